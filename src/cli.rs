@@ -1,0 +1,246 @@
+//! The `sihai` command line: parse arguments, run a command, say what happened.
+//!
+//! Each command returns an [`Outcome`]; `main` only turns it into an exit code.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_PATH};
+use crate::ingest::{self, Parsed};
+use crate::model::WriteStatus;
+use crate::publish::{self, Publisher};
+use crate::store::{Store, StoreError};
+
+/// Page cache given to sled (its default is 1 GiB).
+pub const STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Articles written per atomic batch by `import`.
+const IMPORT_BATCH: usize = 1_000;
+
+/// Per-category RSS 2.0 and Atom 1.0 feeds for news sites.
+#[derive(Parser, Debug)]
+#[command(name = "sihai", version, about)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: serve every feed over HTTP.
+    Serve {
+        /// Address to listen on (overrides [server] listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Store directory (overrides [server] data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Validate the configuration and print the resolved category tree.
+    CheckConfig,
+    /// Import articles (.json, .jsonl; - for stdin) into the store while the daemon is
+    /// stopped. Nothing is written if any article is invalid.
+    Import {
+        /// Store directory (overrides [server] data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// How a command ended; `main` maps it to an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (exit 0).
+    Ok,
+    /// Input refused: nothing written (exit 1).
+    Refused,
+    /// Configuration invalid (exit 2).
+    BadConfig,
+    /// The store could not be used (exit 3).
+    StoreUnavailable,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Refused => 1,
+            Outcome::BadConfig => 2,
+            Outcome::StoreUnavailable => 3,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sihai: {e}");
+            return Ok(Outcome::BadConfig);
+        }
+    };
+    match cli.command {
+        Command::CheckConfig => {
+            print!("{}", config.tree_text());
+            println!("{}: ok ({} categories)", cli.config.display(), config.categories.list.len());
+            Ok(Outcome::Ok)
+        }
+        Command::Serve { listen, data_dir } => serve(config, listen, data_dir),
+        Command::Import { data_dir, files } => import(&config, data_dir, &files),
+    }
+}
+
+fn open_store(dir: &Path) -> Result<Store, Outcome> {
+    Store::open(dir, STORE_CACHE_BYTES).map_err(|e| {
+        eprintln!("sihai: {e}");
+        Outcome::StoreUnavailable
+    })
+}
+
+fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> anyhow::Result<Outcome> {
+    if let Some(l) = listen {
+        config.server.listen = l;
+    }
+    if let Some(d) = data_dir {
+        config.server.data_dir = d;
+    }
+    let store = match open_store(&config.server.data_dir) {
+        Ok(s) => Arc::new(s),
+        Err(o) => return Ok(o),
+    };
+    let config = Arc::new(config);
+    let publisher = match Publisher::new(config.clone(), store.clone()) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("sihai: {e}");
+            return Ok(Outcome::StoreUnavailable);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!("listening on http://{addr}/ (store {}, {} categories)", config.server.data_dir.display(), config.categories.list.len());
+        crate::http::serve(listener, publisher, stop_signal()).await;
+        anyhow::Ok(())
+    })?;
+    store.flush().context("flushing the store at shutdown")?;
+    tracing::info!("stopped");
+    Ok(Outcome::Ok)
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Reads one input file (`-` for stdin) into articles and problems.
+fn read_input(path: &Path, config: &Config) -> Parsed {
+    let name = path.display().to_string();
+    let bytes = if name == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    let problem = |message: String| Parsed {
+        articles: Vec::new(),
+        problems: vec![ingest::Problem { location: name.clone(), index: 0, id: None, field: String::new(), message }],
+    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if name != "-" && !matches!(ext, "json" | "jsonl" | "ndjson") {
+        return problem(format!("cannot import .{ext} files: give .json or .jsonl (article JSON)"));
+    }
+    match bytes {
+        Err(e) => problem(format!("cannot read: {e}")),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => ingest::parse_json(&name, &text, config),
+            Err(e) => problem(format!("not UTF-8 (first bad byte at offset {})", e.utf8_error().valid_up_to())),
+        },
+    }
+}
+
+fn import(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Result<Outcome> {
+    let mut articles = Vec::new();
+    let mut problems = Vec::new();
+    for file in files {
+        let parsed = read_input(file, config);
+        articles.extend(parsed.articles);
+        problems.extend(parsed.problems);
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        let bad: std::collections::HashSet<_> = problems.iter().map(|p| p.location.clone()).collect();
+        eprintln!("sihai: nothing imported: {} problem(s) in {} article(s) or file(s)", problems.len(), bad.len());
+        return Ok(Outcome::Refused);
+    }
+    let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
+    let store = match open_store(&dir) {
+        Ok(s) => s,
+        Err(o) => return Ok(o),
+    };
+    let total = articles.len();
+    let counts = match write_all(config, &store, articles) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sihai: import failed: {e}; articles written before the failure are kept, run the import again to complete it");
+            return Ok(Outcome::StoreUnavailable);
+        }
+    };
+    println!(
+        "imported {total} article(s) from {} file(s) into {}: {} created, {} updated, {} unchanged",
+        files.len(),
+        dir.display(),
+        counts[0],
+        counts[1],
+        counts[2]
+    );
+    Ok(Outcome::Ok)
+}
+
+/// Writes articles in atomic batches and flushes; counts of created, updated, unchanged.
+fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article>) -> Result<[usize; 3], StoreError> {
+    let now = publish::now();
+    publish::sync_feeds(config, store, now)?;
+    let mut counts = [0usize; 3];
+    let mut articles = articles.into_iter().peekable();
+    while articles.peek().is_some() {
+        let chunk: Vec<_> = articles.by_ref().take(IMPORT_BATCH).collect();
+        for w in store.upsert(chunk, now, &config.site.tag_authority)? {
+            counts[match w.status {
+                WriteStatus::Created => 0,
+                WriteStatus::Updated => 1,
+                WriteStatus::Unchanged => 2,
+            }] += 1;
+        }
+    }
+    store.flush()?;
+    Ok(counts)
+}

@@ -1,0 +1,73 @@
+//! A prepared feed as Atom 1.0 bytes (pure: no I/O).
+
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig};
+
+use super::{FeedDoc, FeedItem, Format, GENERATOR, VERSION};
+
+/// Renders `doc` as an Atom 1.0 document.
+pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, atom_syndication::Error> {
+    let feed = Feed {
+        title: Text::plain(doc.title.clone()),
+        id: doc.feed_id.clone(),
+        updated: doc.updated.fixed_offset(),
+        authors: vec![Person { name: doc.site_title.clone(), uri: Some(doc.site_url.clone()), ..Person::default() }],
+        generator: Some(Generator { value: GENERATOR.into(), uri: None, version: Some(VERSION.into()) }),
+        links: vec![
+            link("self", doc.url(Format::Atom), "application/atom+xml"),
+            link("alternate", doc.home_url.clone(), "text/html"),
+        ],
+        subtitle: Some(Text::plain(doc.description.clone())),
+        entries: doc.items.iter().map(|it| entry(doc, it)).collect(),
+        lang: Some(doc.language.clone()),
+        ..Feed::default()
+    };
+    let mut out = Vec::with_capacity(4096 + doc.items.len() * 4096);
+    out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    let config = WriteConfig { write_document_declaration: false, indent_size: None };
+    feed.write_with_config(&mut out, config)?;
+    Ok(out)
+}
+
+fn link(rel: &str, href: String, mime: &str) -> Link {
+    Link { rel: rel.into(), href, mime_type: Some(mime.into()), ..Link::default() }
+}
+
+fn entry(doc: &FeedDoc, it: &FeedItem) -> Entry {
+    let scheme = format!("{}c/", doc.site_url);
+    let mut links = vec![link("alternate", it.link.clone(), "text/html")];
+    if let Some(img) = &it.image {
+        links.push(Link {
+            rel: "enclosure".into(),
+            href: img.url.clone(),
+            mime_type: Some(img.mime_type.clone()),
+            length: (img.length > 0).then(|| img.length.to_string()),
+            ..Link::default()
+        });
+    }
+    let mut categories: Vec<Category> = it
+        .categories
+        .iter()
+        .map(|(slug, name, _)| Category { term: slug.clone(), scheme: Some(scheme.clone()), label: Some(name.clone()) })
+        .collect();
+    categories.extend(it.tags.iter().map(|t| Category { term: t.clone(), scheme: None, label: None }));
+    Entry {
+        title: Text::plain(it.title.clone()),
+        id: it.guid.clone(),
+        updated: it.updated.fixed_offset(),
+        authors: it
+            .authors
+            .iter()
+            .map(|a| Person { name: a.name.clone(), email: a.email.clone(), uri: a.uri.clone(), ..Person::default() })
+            .collect(),
+        categories,
+        links,
+        published: Some(it.published.fixed_offset()),
+        summary: (!it.excerpt.is_empty()).then(|| Text::plain(it.excerpt.clone())),
+        content: it.content_html.as_ref().map(|html| Content {
+            value: Some(html.clone()),
+            content_type: Some("html".into()),
+            ..Content::default()
+        }),
+        ..Entry::default()
+    }
+}

@@ -1,0 +1,234 @@
+//! Feeds: prepared once from stored articles, then rendered to every format.
+//!
+//! [`prepare`] decides everything a feed says (title, links, change time, the items with
+//! their dates in site time and absolute URLs); `rss`, `atom` and `html` only translate
+//! that one [`FeedDoc`] into their format, so the formats cannot disagree. Nothing in this
+//! module does I/O: the caller reads the store and passes the data in.
+
+pub mod atom;
+pub mod html;
+pub mod rss;
+
+use chrono::{DateTime, TimeZone};
+use chrono_tz::Tz;
+
+use crate::config::Config;
+use crate::model::{Author, Image, StoredArticle};
+
+/// The generator name written into every feed.
+pub const GENERATOR: &str = "sihai";
+/// The generator version written into every feed.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Which feed: the whole site, or one category (index into the config's list) with its
+/// descendants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// `/feeds/all.*`
+    All,
+    /// `/feeds/{slug}.*`
+    Category(usize),
+}
+
+/// A feed format sihai serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// RSS 2.0
+    Rss,
+    /// Atom 1.0
+    Atom,
+}
+
+impl Format {
+    /// The file extension in feed URLs.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+        }
+    }
+
+    /// The `Content-Type` it is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+        }
+    }
+
+    /// The format of an extension, if sihai serves it.
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        match ext {
+            "rss" => Some(Format::Rss),
+            "atom" => Some(Format::Atom),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a feed says, format-neutral.
+#[derive(Debug, Clone)]
+pub struct FeedDoc {
+    /// The slug in URLs (`all` for the site).
+    pub slug: String,
+    /// Channel title.
+    pub title: String,
+    /// Channel description / Atom subtitle.
+    pub description: String,
+    /// The HTML page this feed stands for.
+    pub home_url: String,
+    /// The Atom feed id, stored and stable.
+    pub feed_id: String,
+    /// Language code.
+    pub language: String,
+    /// Minutes a reader may cache it.
+    pub ttl_minutes: u32,
+    /// The feed's stored change time, in site time.
+    pub updated: DateTime<Tz>,
+    /// The site's name, the Atom feed's author.
+    pub site_title: String,
+    /// The site's public URL.
+    pub site_url: String,
+    /// Items, newest first.
+    pub items: Vec<FeedItem>,
+}
+
+impl FeedDoc {
+    /// The public URL of this feed in `format`: the self link.
+    pub fn url(&self, format: Format) -> String {
+        format!("{}feeds/{}.{}", self.site_url, self.slug, format.extension())
+    }
+}
+
+/// One article as every format shows it.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    /// The stored GUID.
+    pub guid: String,
+    /// Plain-text title.
+    pub title: String,
+    /// The article's page: its url, else sihai's `/articles/{id}`.
+    pub link: String,
+    /// Plain-text excerpt (summary, or the start of the content).
+    pub excerpt: String,
+    /// Sanitized HTML content.
+    pub content_html: Option<String>,
+    /// Authors.
+    pub authors: Vec<Author>,
+    /// Published, in site time.
+    pub published: DateTime<Tz>,
+    /// Updated, in site time.
+    pub updated: DateTime<Tz>,
+    /// The article's categories: (slug, display name, page URL).
+    pub categories: Vec<(String, String, String)>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Lead image.
+    pub image: Option<Image>,
+}
+
+/// Characters percent-encoded in a URL path segment: all but RFC 3986 unreserved ones.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The URL of sihai's own page for an article id.
+pub fn article_page_url(config: &Config, id: &str) -> String {
+    format!(
+        "{}articles/{}",
+        config.site.base_url,
+        percent_encoding::utf8_percent_encode(id, PATH_SEGMENT)
+    )
+}
+
+/// The URL of sihai's HTML page for a category.
+pub fn category_page_url(config: &Config, slug: &str) -> String {
+    format!("{}c/{slug}", config.site.base_url)
+}
+
+/// An instant (Unix seconds) in the site's time zone.
+pub fn site_time(config: &Config, t: i64) -> DateTime<Tz> {
+    config.site.timezone.timestamp_opt(t, 0).single().unwrap_or_else(|| config.site.timezone.timestamp_opt(0, 0).unwrap())
+}
+
+/// Prepares the feed `target` from its newest articles and its stored change time.
+pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, articles: &[StoredArticle]) -> FeedDoc {
+    let site = &config.site;
+    let (slug, title, description, home_url, ttl) = match target {
+        Target::All => (
+            "all".to_string(),
+            site.title.clone(),
+            if site.description.is_empty() { site.title.clone() } else { site.description.clone() },
+            site.base_url.to_string(),
+            site.ttl_minutes,
+        ),
+        Target::Category(i) => {
+            let c = &config.categories.list[i];
+            let description = if c.description.is_empty() {
+                format!("{}: {}", site.title, config.categories.breadcrumb(i))
+            } else {
+                c.description.clone()
+            };
+            (c.slug.clone(), format!("{} - {}", c.name, site.title), description, category_page_url(config, &c.slug), c.ttl_minutes)
+        }
+    };
+    FeedDoc {
+        slug,
+        title,
+        description,
+        home_url,
+        feed_id: feed_id.to_string(),
+        language: site.language.clone(),
+        ttl_minutes: ttl,
+        updated: site_time(config, changed),
+        site_title: site.title.clone(),
+        site_url: site.base_url.to_string(),
+        items: articles.iter().map(|a| prepare_item(config, a)).collect(),
+    }
+}
+
+fn prepare_item(config: &Config, stored: &StoredArticle) -> FeedItem {
+    let a = &stored.article;
+    let categories = a
+        .categories
+        .iter()
+        .map(|slug| {
+            let name = config.categories.lookup(slug).map(|c| c.name.clone()).unwrap_or_else(|| slug.clone());
+            (slug.clone(), name, category_page_url(config, slug))
+        })
+        .collect();
+    FeedItem {
+        guid: stored.guid.clone(),
+        title: a.title.clone(),
+        link: a.url.clone().unwrap_or_else(|| article_page_url(config, &a.id)),
+        excerpt: stored.excerpt.clone(),
+        content_html: a.content_html.clone(),
+        authors: a.authors.clone(),
+        published: site_time(config, a.published),
+        updated: site_time(config, stored.updated),
+        categories,
+        tags: a.tags.clone(),
+        image: a.image.clone(),
+    }
+}
+
+/// RSS's date form: `Fri, 03 Sep 2021 00:00:00 +0800`.
+pub fn rfc822(t: &DateTime<Tz>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}
+
+/// The digest of everything in the config that a feed shows, stored to notice changes.
+pub fn signature(config: &Config, target: Target) -> String {
+    let site = &config.site;
+    let mut text = format!("{}\n{}\n{}\n{}\n{}\n{}\n", site.title, site.description, site.base_url, site.language, site.timezone, VERSION);
+    match target {
+        Target::All => text.push_str(&format!("all\n{}\n{}\n", site.max_items, site.ttl_minutes)),
+        Target::Category(i) => {
+            text.push_str(&config.categories.breadcrumb(i));
+            for j in config.categories.subtree(i) {
+                let c = &config.categories.list[j];
+                text.push_str(&format!("{}\n{}\n{}\n{}\n{}\n", c.slug, c.name, c.description, c.max_items, c.ttl_minutes));
+            }
+        }
+    }
+    blake3::hash(text.as_bytes()).to_hex()[..32].to_string()
+}

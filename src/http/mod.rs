@@ -1,0 +1,65 @@
+//! The HTTP server: accept loop, per-connection hyper service, graceful shutdown.
+//!
+//! The listener and the stop signal are arguments, so tests bind `127.0.0.1:0` and the
+//! daemon binds the configured address; routes live in `routes.rs`, response helpers in
+//! `response.rs`.
+
+mod response;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::publish::Publisher;
+
+/// How long in-flight requests may run after the stop signal.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Serves `publisher` on `listener` until `shutdown` completes, then lets in-flight
+/// requests finish (up to [`SHUTDOWN_DEADLINE`]).
+pub async fn serve(listener: TcpListener, publisher: Arc<Publisher>, shutdown: impl Future<Output = ()>) {
+    let builder = Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let publisher = publisher.clone();
+                let service = service_fn(move |req| {
+                    let publisher = publisher.clone();
+                    async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &publisher).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(SHUTDOWN_DEADLINE) => tracing::warn!("in-flight requests still running after {SHUTDOWN_DEADLINE:?}; closing"),
+    }
+}

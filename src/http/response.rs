@@ -1,0 +1,51 @@
+//! Building responses: every failure goes through [`error`], every feed through [`rendered`].
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED, VARY};
+use hyper::{Response, StatusCode};
+
+use crate::publish::Rendered;
+
+/// The body type of every response.
+pub type Body = Full<Bytes>;
+
+/// A short plain-text response with `status`.
+pub fn error(status: StatusCode, message: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+/// 405 with the methods the route allows.
+pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// 200 with ready bytes and their caching headers.
+pub fn rendered(doc: &Rendered) -> Response<Body> {
+    let mut r = Response::new(Full::new(doc.body.clone()));
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
+    if let Ok(v) = HeaderValue::from_str(&doc.etag) {
+        h.insert(ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&doc.last_modified) {
+        h.insert(LAST_MODIFIED, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", doc.max_age)) {
+        h.insert(CACHE_CONTROL, v);
+    }
+    h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    r
+}
+
+/// 200 with an HTML page built for this request.
+pub fn html(page: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(page)));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r
+}

@@ -1,0 +1,122 @@
+//! Article dates: the forms publishers send, read into one instant.
+//!
+//! Accepted: RFC 3339 (`2021-09-03T08:00:00+08:00`, `Z`, a space for `T`), a local
+//! date-time `YYYY-MM-DD HH:MM[:SS]` (or with `T`), and a date `YYYY-MM-DD` (00:00). Forms
+//! without an offset are in site time. A local time that does not exist (a DST gap) is
+//! read with the offset in force just before the gap, so it lands as far after the gap's
+//! start as it was written; a local time that exists twice (a DST overlap) is the earlier
+//! instant. Sub-second parts are dropped: feeds print whole seconds.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+
+/// Earliest instant accepted (1991-01-01T00:00:00Z): before the web, validators call it
+/// implausible.
+pub const EARLIEST: i64 = 662_688_000;
+/// Latest instant accepted (2100-01-01T00:00:00Z).
+pub const LATEST: i64 = 4_102_444_800;
+
+/// Reads a date in any accepted form; the error says what was expected.
+pub fn parse_instant(text: &str, tz: Tz) -> Result<i64, String> {
+    let t = text.trim();
+    let instant = if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        dt.timestamp()
+    } else if let Some(naive) = parse_local(t) {
+        local_to_instant(naive, tz)
+    } else {
+        return Err(format!(
+            "{t:?} is not a date: use RFC 3339 (2021-09-03T08:00:00+08:00), \"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\" (site time)"
+        ));
+    };
+    if !(EARLIEST..LATEST).contains(&instant) {
+        return Err(format!("{t:?} is out of range: dates must fall between 1991 and 2099"));
+    }
+    Ok(instant)
+}
+
+fn parse_local(t: &str) -> Option<NaiveDateTime> {
+    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(dt.with_nanosecond_zero());
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+trait DropNanos {
+    fn with_nanosecond_zero(self) -> Self;
+}
+
+impl DropNanos for NaiveDateTime {
+    fn with_nanosecond_zero(self) -> Self {
+        chrono::Timelike::with_nanosecond(&self, 0).unwrap_or(self)
+    }
+}
+
+/// A site-time wall clock reading as an instant, with the DST rules of the module doc.
+pub fn local_to_instant(naive: NaiveDateTime, tz: Tz) -> i64 {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(dt) => dt.timestamp(),
+        LocalResult::Ambiguous(earlier, _) => earlier.timestamp(),
+        LocalResult::None => {
+            // In a gap: find the offset just before it (gaps last at most a few hours).
+            let mut back = Duration::minutes(15);
+            while back <= Duration::hours(26) {
+                if let LocalResult::Single(before) = tz.from_local_datetime(&(naive - back)) {
+                    let offset = chrono::Offset::fix(before.offset()).local_minus_utc();
+                    return naive.and_utc().timestamp() - i64::from(offset);
+                }
+                back += Duration::minutes(15);
+            }
+            naive.and_utc().timestamp()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::{America::New_York, Asia::Shanghai};
+
+    fn at(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp()
+    }
+
+    #[test]
+    fn every_form_reads_to_the_same_instant() {
+        let want = at("2021-09-03T00:00:00+08:00");
+        for form in [
+            "2021-09-03",
+            " 2021-09-03 ",
+            "2021-09-03 00:00",
+            "2021-09-03 00:00:00",
+            "2021-09-03T00:00:00",
+            "2021-09-03T00:00",
+            "2021-09-03T00:00:00+08:00",
+            "2021-09-02T16:00:00Z",
+            "2021-09-02t16:00:00z",
+            "2021-09-02 16:00:00Z",
+            "2021-09-02T16:00:00.999Z",
+        ] {
+            assert_eq!(parse_instant(form, Shanghai), Ok(want), "{form}");
+        }
+    }
+
+    #[test]
+    fn bad_dates_are_refused_with_the_forms() {
+        for bad in ["yesterday", "2021-13-01", "2021-02-30", "03/09/2021", "", "2021-09-03 25:00"] {
+            let e = parse_instant(bad, Shanghai).unwrap_err();
+            assert!(e.contains("RFC 3339"), "{bad}: {e}");
+        }
+        assert!(parse_instant("1970-01-01", Shanghai).unwrap_err().contains("out of range"));
+        assert!(parse_instant("9999-01-01", Shanghai).unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn dst_gap_and_overlap_resolve_deterministically() {
+        // 2021-03-14 02:30 does not exist in New York: read with EST (-05:00).
+        assert_eq!(parse_instant("2021-03-14 02:30", New_York), Ok(at("2021-03-14T02:30:00-05:00")));
+        // 2021-11-07 01:30 exists twice: the earlier (EDT, -04:00).
+        assert_eq!(parse_instant("2021-11-07 01:30", New_York), Ok(at("2021-11-07T01:30:00-04:00")));
+    }
+}

@@ -1,0 +1,100 @@
+//! Splitting JSON input into article values, each with the line it starts on.
+//!
+//! One object, an array of objects, JSON Lines, or several of these one after another: all
+//! are read by one streaming pass, so a problem can always be reported as `FILE:LINE`.
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::config::line_of;
+
+/// One top-level article value and where it stands in its input.
+#[derive(Debug)]
+pub struct Record {
+    /// 1-based line the value starts on.
+    pub line: usize,
+    /// 0-based position among the input's articles.
+    pub index: usize,
+    /// Whether it came from inside a JSON array (reported with its index).
+    pub in_array: bool,
+    /// The parsed value (an object when well-formed).
+    pub value: Value,
+}
+
+/// Input that is not JSON, with the place the parser stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The parser's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: not valid JSON: {}", self.line, self.column, self.message)
+    }
+}
+
+fn syntax(e: &serde_json::Error, line_offset: usize) -> SyntaxError {
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    SyntaxError { line: e.line() + line_offset, column: e.column(), message: msg }
+}
+
+/// Splits `text` into records; arrays at the top level are opened one level.
+pub fn split_records(text: &str) -> Result<Vec<Record>, SyntaxError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    for item in stream {
+        let raw = item.map_err(|e| syntax(&e, 0))?;
+        let start = offset_in(text, raw.get());
+        if raw.get().starts_with('[') {
+            let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, line_of(text, start) - 1))?;
+            for el in elements {
+                let line = line_of(text, offset_in(text, el.get()));
+                let value = serde_json::from_str(el.get()).map_err(|e| syntax(&e, line - 1))?;
+                out.push(Record { line, index: out.len(), in_array: true, value });
+            }
+        } else {
+            let value = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, line_of(text, start) - 1))?;
+            out.push(Record { line: line_of(text, start), index: out.len(), in_array: false, value });
+        }
+    }
+    Ok(out)
+}
+
+/// Byte offset of `part` (a slice borrowed from `whole`) in `whole`.
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize).min(whole.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<(usize, usize, bool)> {
+        split_records(text).unwrap().iter().map(|r| (r.line, r.index, r.in_array)).collect()
+    }
+
+    #[test]
+    fn every_shape_gives_lines() {
+        assert_eq!(lines("{\"a\":1}"), vec![(1, 0, false)]);
+        assert_eq!(lines("{\"a\":1}\n{\"a\":2}\n\n{\"a\":3}\n"), vec![(1, 0, false), (2, 1, false), (4, 2, false)]);
+        assert_eq!(lines("[\n  {\"a\":1},\n  {\"a\":2}\n]"), vec![(2, 0, true), (3, 1, true)]);
+        assert_eq!(lines("\u{feff}{}"), vec![(1, 0, false)]);
+        assert!(lines("").is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let e = split_records("{\"a\":1}\n{\"a\":,}\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 6));
+        let e = split_records("[\n{\"a\":1},\n{\"a\" 2}\n]").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.to_string().starts_with("3:"));
+    }
+}

@@ -1,0 +1,480 @@
+//! One article object (JSON) to a normalized [`Article`], or every problem with it.
+//!
+//! This is the only place an `Article` is made: every input (JSON, JSON Lines, and later
+//! HTTP and article pages) comes through here, so the rules of the article model live in
+//! one file. Problems name the field and what is wrong; all of them are collected.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::dates::parse_instant;
+use super::text::{excerpt as make_excerpt, fold_whitespace, plain_text, sanitize_html, strip_xml_illegal, text_to_html};
+use crate::config::Config;
+use crate::model::{Article, Author, Image};
+
+/// Longest id accepted, in characters.
+pub const MAX_ID_CHARS: usize = 200;
+const MAX_TITLE_CHARS: usize = 1_000;
+const MAX_TAGS: usize = 100;
+const FIELDS: &[&str] = &[
+    "id", "title", "url", "category", "categories", "published", "updated", "author", "authors", "summary",
+    "content_html", "content_text", "image", "tags",
+];
+
+/// What is wrong with one field of one article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The field's name (`published`, `authors[1].email`).
+    pub field: String,
+    /// What is wrong, and what is accepted.
+    pub message: String,
+}
+
+impl FieldProblem {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldProblem { field: field.into(), message: message.into() }
+    }
+}
+
+/// Normalizes one article object; `Err` holds every problem found.
+pub fn normalize(value: &Value, config: &Config) -> Result<Article, Vec<FieldProblem>> {
+    let Some(obj) = value.as_object() else {
+        return Err(vec![FieldProblem::new("", format!("expected an article object, found {}", kind_of(value)))]);
+    };
+    let mut n = Normalizer { obj, config, problems: Vec::new() };
+    let article = n.article();
+    match article {
+        Some(a) if n.problems.is_empty() => Ok(a),
+        _ => Err(n.problems),
+    }
+}
+
+/// The derived excerpt of an article: its summary, else the start of its content's text.
+pub fn excerpt_of(article: &Article) -> String {
+    match (&article.summary, &article.content_html) {
+        (Some(s), _) => s.clone(),
+        (None, Some(html)) => make_excerpt(html),
+        (None, None) => String::new(),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+struct Normalizer<'a> {
+    obj: &'a Map<String, Value>,
+    config: &'a Config,
+    problems: Vec<FieldProblem>,
+}
+
+impl<'a> Normalizer<'a> {
+    fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(FieldProblem::new(field, message));
+    }
+
+    /// The field's value, with `null` read as absent.
+    fn field(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    fn string(&mut self, name: &str) -> Option<String> {
+        match self.field(name)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                let k = kind_of(other);
+                self.problem(name, format!("must be a string, found {k}"));
+                None
+            }
+        }
+    }
+
+    fn article(&mut self) -> Option<Article> {
+        for key in self.obj.keys() {
+            if !FIELDS.contains(&key.as_str()) {
+                self.problem(key.clone(), format!("unknown field; known fields are {}", FIELDS.join(", ")));
+            }
+        }
+        let title = self.title();
+        let url = self.url();
+        let categories = self.categories();
+        let tz = self.config.site.timezone;
+        let published = match self.date("published", tz) {
+            Some(None) => {
+                self.problem("published", "is required (RFC 3339, \"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\")");
+                None
+            }
+            other => other.flatten(),
+        };
+        let updated = self.date("updated", tz);
+        let base = url.as_ref().and_then(|u| Url::parse(u).ok()).unwrap_or_else(|| self.config.site.base_url.clone());
+        let authors = self.authors();
+        let summary = self.string("summary").map(|s| plain_text(&s)).filter(|s| !s.is_empty());
+        let content_html = self.content(&base);
+        let image = self.image(&base);
+        let tags = self.tags();
+        let published = published?;
+        let (title, categories) = (title?, categories?);
+        let id = self.id(url.as_deref(), &categories, published, &title)?;
+        Some(Article {
+            id,
+            title,
+            url,
+            categories,
+            published,
+            updated: updated.flatten(),
+            authors,
+            summary,
+            content_html,
+            image,
+            tags,
+        })
+    }
+
+    fn id(&mut self, url: Option<&str>, categories: &[String], published: i64, title: &str) -> Option<String> {
+        let id = match self.field("id") {
+            None => return Some(derive_id(url, categories, published, title)),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+            Some(other) => {
+                let k = kind_of(other);
+                self.problem("id", format!("must be a string, found {k}"));
+                return None;
+            }
+        };
+        let chars = id.chars().count();
+        if chars == 0 || chars > MAX_ID_CHARS {
+            self.problem("id", format!("must be 1-{MAX_ID_CHARS} characters, has {chars}"));
+        } else if id.chars().any(char::is_control) {
+            self.problem("id", "must not contain control characters");
+        } else if id.trim().is_empty() {
+            self.problem("id", "must not be only white space");
+        } else {
+            return Some(id);
+        }
+        None
+    }
+
+    fn title(&mut self) -> Option<String> {
+        if self.field("title").is_none() {
+            self.problem("title", "is required");
+            return None;
+        }
+        let title = plain_text(&self.string("title")?);
+        if title.is_empty() {
+            self.problem("title", "is empty (after removing markup and white space)");
+            return None;
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            self.problem("title", format!("is longer than {MAX_TITLE_CHARS} characters"));
+            return None;
+        }
+        Some(title)
+    }
+
+    fn url(&mut self) -> Option<String> {
+        let raw = self.string("url")?;
+        match absolute_http_url(&raw, None) {
+            Ok(u) => Some(u.to_string()),
+            Err(e) => {
+                self.problem("url", e);
+                None
+            }
+        }
+    }
+
+    fn categories(&mut self) -> Option<Vec<String>> {
+        let mut refs: Vec<(String, String)> = Vec::new();
+        if let Some(s) = self.string("category") {
+            refs.push(("category".into(), s));
+        }
+        match self.field("categories") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => refs.push((format!("categories[{i}]"), s.clone())),
+                        other => {
+                            let k = kind_of(other);
+                            self.problem(format!("categories[{i}]"), format!("must be a string, found {k}"));
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                let k = kind_of(other);
+                self.problem("categories", format!("must be an array of strings, found {k}"));
+            }
+        }
+        if refs.is_empty() {
+            if self.field("category").is_none() && self.field("categories").is_none() {
+                self.problem("category", "is required (a slug, name, alias or breadcrumb; or give `categories`)");
+            } else if self.problems.iter().all(|p| !p.field.starts_with("categor")) {
+                self.problem("categories", "is empty: give at least one category");
+            }
+            return None;
+        }
+        let mut slugs = Vec::new();
+        let mut ok = true;
+        for (field, reference) in refs {
+            match self.config.categories.resolve(&strip_xml_illegal(&reference)) {
+                Ok(idx) => {
+                    let slug = self.config.categories.list[idx].slug.clone();
+                    if !slugs.contains(&slug) {
+                        slugs.push(slug);
+                    }
+                }
+                Err(e) => {
+                    self.problem(field, format!("unknown category: {e}"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(slugs)
+    }
+
+    /// `Some(None)` when the date is absent; `None` on a problem (recorded).
+    fn date(&mut self, name: &str, tz: chrono_tz::Tz) -> Option<Option<i64>> {
+        if self.field(name).is_none() {
+            return Some(None);
+        }
+        let raw = self.string(name)?;
+        match parse_instant(&raw, tz) {
+            Ok(t) => Some(Some(t)),
+            Err(e) => {
+                self.problem(name, e);
+                None
+            }
+        }
+    }
+
+    fn authors(&mut self) -> Vec<Author> {
+        let mut authors = Vec::new();
+        if let Some(name) = self.string("author") {
+            let name = plain_text(&name);
+            if name.is_empty() {
+                self.problem("author", "is empty");
+            } else {
+                authors.push(Author { name, email: None, uri: None });
+            }
+        }
+        match self.field("authors") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(a) = self.author(i, item) {
+                        if !authors.contains(&a) {
+                            authors.push(a);
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                let k = kind_of(other);
+                self.problem("authors", format!("must be an array of {{name, email?, uri?}}, found {k}"));
+            }
+        }
+        authors
+    }
+
+    fn author(&mut self, i: usize, item: &Value) -> Option<Author> {
+        let field = format!("authors[{i}]");
+        let obj = match item {
+            Value::String(s) => return Some(Author { name: plain_text(s), email: None, uri: None }).filter(|a| !a.name.is_empty()),
+            Value::Object(o) => o,
+            other => {
+                let k = kind_of(other);
+                self.problem(field, format!("must be an object {{name, email?, uri?}}, found {k}"));
+                return None;
+            }
+        };
+        for key in obj.keys().filter(|k| !matches!(k.as_str(), "name" | "email" | "uri")) {
+            self.problem(format!("{field}.{key}"), "unknown field; an author has name, email, uri");
+        }
+        let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        let name = text("name").map(plain_text).filter(|n| !n.is_empty());
+        let Some(name) = name else {
+            self.problem(format!("{field}.name"), "is required");
+            return None;
+        };
+        let email = text("email").map(str::to_string);
+        if let Some(e) = &email {
+            if !is_email(e) {
+                self.problem(format!("{field}.email"), format!("{e:?} is not an e-mail address"));
+                return None;
+            }
+        }
+        let uri = match text("uri") {
+            None => None,
+            Some(u) => match absolute_http_url(u, None) {
+                Ok(u) => Some(u.to_string()),
+                Err(e) => {
+                    self.problem(format!("{field}.uri"), e);
+                    return None;
+                }
+            },
+        };
+        Some(Author { name, email, uri })
+    }
+
+    fn content(&mut self, base: &Url) -> Option<String> {
+        let html = self.string("content_html");
+        let text = self.string("content_text");
+        let content = match (html, text) {
+            (Some(_), Some(_)) => {
+                self.problem("content_text", "give content_html or content_text, not both");
+                return None;
+            }
+            (Some(h), None) => sanitize_html(&h, base),
+            (None, Some(t)) => text_to_html(&t),
+            (None, None) => return None,
+        };
+        Some(content).filter(|c| !c.is_empty())
+    }
+
+    fn image(&mut self, base: &Url) -> Option<Image> {
+        let (url, mime, length) = match self.field("image")? {
+            Value::String(s) => (s.clone(), None, 0),
+            Value::Object(o) => {
+                for key in o.keys().filter(|k| !matches!(k.as_str(), "url" | "type" | "length")) {
+                    self.problem(format!("image.{key}"), "unknown field; an image has url, type, length");
+                }
+                let Some(url) = o.get("url").and_then(Value::as_str) else {
+                    self.problem("image.url", "is required");
+                    return None;
+                };
+                let length = match o.get("length") {
+                    None | Some(Value::Null) => 0,
+                    Some(v) => match v.as_u64() {
+                        Some(n) => n,
+                        None => {
+                            self.problem("image.length", "must be a whole number of bytes");
+                            return None;
+                        }
+                    },
+                };
+                let mime = o.get("type").and_then(Value::as_str).map(str::trim).map(str::to_string);
+                if let Some(m) = &mime {
+                    if !is_mime_type(m) {
+                        self.problem("image.type", format!("{m:?} is not a MIME type such as image/jpeg"));
+                        return None;
+                    }
+                }
+                (url.to_string(), mime, length)
+            }
+            other => {
+                let k = kind_of(other);
+                self.problem("image", format!("must be a URL or {{url, type?, length?}}, found {k}"));
+                return None;
+            }
+        };
+        match absolute_http_url(&url, Some(base)) {
+            Ok(u) => {
+                let mime_type = mime.unwrap_or_else(|| guess_image_type(u.path()).to_string());
+                Some(Image { url: u.to_string(), mime_type, length })
+            }
+            Err(e) => {
+                self.problem("image", e);
+                None
+            }
+        }
+    }
+
+    fn tags(&mut self) -> Vec<String> {
+        let mut tags: Vec<String> = Vec::new();
+        match self.field("tags") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str() {
+                        Some(s) => {
+                            let t = plain_text(s);
+                            if !t.is_empty() && !tags.contains(&t) {
+                                tags.push(t);
+                            }
+                        }
+                        None => {
+                            let k = kind_of(item);
+                            self.problem(format!("tags[{i}]"), format!("must be a string, found {k}"));
+                        }
+                    }
+                }
+                if tags.len() > MAX_TAGS {
+                    self.problem("tags", format!("at most {MAX_TAGS} tags"));
+                }
+            }
+            Some(other) => {
+                let k = kind_of(other);
+                self.problem("tags", format!("must be an array of strings, found {k}"));
+            }
+        }
+        tags
+    }
+}
+
+/// The id an article without one gets: from its URL, else from its primary category,
+/// published instant and title (so an id-less article whose title is edited is new).
+pub fn derive_id(url: Option<&str>, categories: &[String], published: i64, title: &str) -> String {
+    match url {
+        Some(u) => format!("url-{}", &blake3::hash(u.as_bytes()).to_hex()[..32]),
+        None => {
+            let primary = categories.first().map(String::as_str).unwrap_or("");
+            let key = format!("{primary}\n{published}\n{title}");
+            format!("auto-{}", &blake3::hash(key.as_bytes()).to_hex()[..32])
+        }
+    }
+}
+
+/// An absolute http(s) URL; relative ones are resolved against `base` when given.
+pub fn absolute_http_url(raw: &str, base: Option<&Url>) -> Result<Url, String> {
+    let raw = fold_whitespace(&strip_xml_illegal(raw));
+    let parsed = match base {
+        Some(b) => b.join(&raw),
+        None => Url::parse(&raw),
+    };
+    match parsed {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+        Ok(u) => Err(format!("{raw:?} must be an http or https URL, not {}:", u.scheme())),
+        Err(e) => Err(format!("{raw:?} is not an absolute http(s) URL ({e})")),
+    }
+}
+
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"".contains(c))
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+fn is_mime_type(s: &str) -> bool {
+    let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    matches!(s.split_once('/'), Some((t, sub)) if ok(t) && ok(sub))
+}
+
+/// The MIME type of an image from its file name; `application/octet-stream` if unknown.
+pub fn guess_image_type(path: &str) -> &'static str {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "jpg" | "jpeg" | "jpe" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "bmp" => "image/bmp",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,20 @@
+//! sihai (四海): real RSS 2.0 and Atom 1.0 feeds for every section of a news site.
+//!
+//! Data flows one way, and each stage is a module:
+//!
+//! - [`config`]: raw TOML -> validated [`config::Config`] (the category tree resolved once)
+//! - [`ingest`]: raw inputs (JSON, JSON Lines) -> normalized [`model::Article`]s
+//! - [`store`]: the only module that knows sled: articles, GUIDs, indexes, feed times
+//! - [`feed`]: stored articles -> a prepared feed -> RSS / Atom / HTML bytes (no I/O)
+//! - [`publish`]: store + feed, rendered once per change and kept ready
+//! - [`http`]: hyper server and routes over a [`publish::Publisher`]
+//! - [`cli`]: the `sihai` commands (`serve`, `import`, `check-config`)
+
+pub mod cli;
+pub mod config;
+pub mod feed;
+pub mod http;
+pub mod ingest;
+pub mod model;
+pub mod publish;
+pub mod store;

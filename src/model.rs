@@ -1,0 +1,113 @@
+//! The article model: plain data that every input becomes and every feed is made from.
+//!
+//! An [`Article`] is always normalized (ingest builds it and nothing else does), so the
+//! store and the feed renderers never re-check it. A [`StoredArticle`] adds what sihai
+//! itself decides and keeps: the GUID and the times it stored versions.
+
+use serde::{Deserialize, Serialize};
+
+/// A normalized article, as the publisher gave it after cleaning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Article {
+    /// The publisher's stable id (or one derived from the url or title).
+    pub id: String,
+    /// Plain-text title, trimmed, never empty.
+    pub title: String,
+    /// Absolute http(s) URL of the article on the publisher's site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Slugs of the categories it was filed in, first is primary, no repeats.
+    pub categories: Vec<String>,
+    /// Publication instant, Unix seconds.
+    pub published: i64,
+    /// The publisher's own updated instant, Unix seconds, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<i64>,
+    /// Authors in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<Author>,
+    /// Plain-text summary, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Sanitized HTML with absolute links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_html: Option<String>,
+    /// Lead image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// Plain-text tags, no repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// An author: a plain name, optionally with contact details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    /// Display name (谢伟峰).
+    pub name: String,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+/// The article's lead image, sent as an enclosure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// Absolute URL.
+    pub url: String,
+    /// MIME type, given or guessed from the file name.
+    pub mime_type: String,
+    /// Size in bytes; 0 when unknown (what RSS asks for).
+    pub length: u64,
+}
+
+/// An article as kept in the store: the normalized article plus what sihai decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredArticle {
+    /// The article itself.
+    pub article: Article,
+    /// Minted when the id was first stored; never changes.
+    pub guid: String,
+    /// When sihai first stored this id, Unix seconds.
+    pub created: i64,
+    /// When sihai stored this version, Unix seconds.
+    pub modified: i64,
+    /// The updated time feeds show: the publisher's, else published for the first
+    /// version and the storing time for a changed one; never before published.
+    pub updated: i64,
+    /// Plain-text excerpt for RSS `description`: the summary, else the start of the content.
+    pub excerpt: String,
+}
+
+impl StoredArticle {
+    /// Whether the article is visible at `now` (scheduled articles are not yet).
+    pub fn is_published_at(&self, now: i64) -> bool {
+        self.article.published <= now
+    }
+}
+
+/// What an upsert did to one article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteStatus {
+    /// The id was not stored before.
+    Created,
+    /// The id was stored and the article differed.
+    Updated,
+    /// The id was stored with an identical article: nothing changed.
+    Unchanged,
+}
+
+impl WriteStatus {
+    /// The word used in reports (`created`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteStatus::Created => "created",
+            WriteStatus::Updated => "updated",
+            WriteStatus::Unchanged => "unchanged",
+        }
+    }
+}
