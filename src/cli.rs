@@ -135,7 +135,11 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!("listening on http://{addr}/ (store {}, {} categories)", config.server.data_dir.display(), config.categories.list.len());
+        tracing::info!(
+            "listening on http://{addr}/ (store {}, {} categories)",
+            config.server.data_dir.display(),
+            config.categories.list.len()
+        );
         crate::http::serve(listener, publisher, stop_signal()).await;
         anyhow::Ok(())
     })?;

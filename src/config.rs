@@ -188,17 +188,15 @@ pub fn fold(name: &str) -> String {
 impl Config {
     /// Reads and validates the configuration at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            problems: vec![format!("{}: cannot read: {e}", path.display())],
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError { problems: vec![format!("{}: cannot read: {e}", path.display())] })?;
         Config::parse(&text, path)
     }
 
     /// Validates configuration text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
-            problems: vec![describe_toml_error(path, text, &e)],
-        })?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError { problems: vec![describe_toml_error(path, text, &e)] })?;
         let mut v = Validator { path, text, problems: Vec::new() };
         let site = v.site(raw.site.into_inner());
         let server = v.server(raw.server);
@@ -217,7 +215,11 @@ impl Config {
             "{} <{}> ({}, {}, tag:{})",
             self.site.title, self.site.base_url, self.site.language, self.site.timezone, self.site.tag_authority
         );
-        let _ = writeln!(out, "  all: every article (max_items {}, ttl {} min)", self.site.max_items, self.site.ttl_minutes);
+        let _ = writeln!(
+            out,
+            "  all: every article (max_items {}, ttl {} min)",
+            self.site.max_items, self.site.ttl_minutes
+        );
         for root in self.categories.roots() {
             self.categories.write_subtree(&mut out, root, 1);
         }
@@ -262,13 +264,21 @@ impl Validator<'_> {
             Ok(tz) => Some(tz),
             Err(_) => {
                 let tz = raw.timezone.get_ref().clone();
-                self.at(&raw.timezone, format!("[site] timezone {tz:?} is not an IANA time zone; fix: use a name such as \"Asia/Shanghai\""));
+                self.at(
+                    &raw.timezone,
+                    format!(
+                        "[site] timezone {tz:?} is not an IANA time zone; fix: use a name such as \"Asia/Shanghai\""
+                    ),
+                );
                 None
             }
         };
         if !is_language_tag(raw.language.get_ref()) {
             let l = raw.language.get_ref().clone();
-            self.at(&raw.language, format!("[site] language {l:?} is not a language code; fix: use one such as \"zh-CN\""));
+            self.at(
+                &raw.language,
+                format!("[site] language {l:?} is not a language code; fix: use one such as \"zh-CN\""),
+            );
         }
         if !is_tag_authority(raw.tag_authority.get_ref()) {
             let t = raw.tag_authority.get_ref().clone();
@@ -306,7 +316,12 @@ impl Validator<'_> {
             }
             Err(_) => "it is not an absolute URL",
         };
-        self.at(raw, format!("[site] base_url {text:?}: {problem}; fix: the public URL of sihai, e.g. \"https://news.example.com/\""));
+        self.at(
+            raw,
+            format!(
+                "[site] base_url {text:?}: {problem}; fix: the public URL of sihai, e.g. \"https://news.example.com/\""
+            ),
+        );
         None
     }
 
@@ -335,7 +350,10 @@ impl Validator<'_> {
                 Ok(a) => a,
                 Err(_) => {
                     let l = s.get_ref().clone();
-                    self.at(&s, format!("[server] listen {l:?} is not an address; fix: IP:PORT such as \"127.0.0.1:8080\""));
+                    self.at(
+                        &s,
+                        format!("[server] listen {l:?} is not an address; fix: IP:PORT such as \"127.0.0.1:8080\""),
+                    );
                     SocketAddr::from(([127, 0, 0, 1], 8080))
                 }
             },
@@ -371,7 +389,13 @@ impl Validator<'_> {
                 match cats.names.get(&key) {
                     Some(&other) if other == idx => {
                         if kind == "alias" {
-                            self.at(&value, format!("{entry_name}: alias {:?} repeats a name of the same category; fix: remove it", value.get_ref()));
+                            self.at(
+                                &value,
+                                format!(
+                                    "{entry_name}: alias {:?} repeats a name of the same category; fix: remove it",
+                                    value.get_ref()
+                                ),
+                            );
                         }
                     }
                     Some(&other) => {
@@ -421,7 +445,10 @@ impl Validator<'_> {
                         Some(c) => format!("use its slug {:?}", c.slug),
                         None => "parent takes the slug of another [[category]]".into(),
                     };
-                    self.at(&parent, format!("[[category]] {s:?}: parent {wanted:?} is not a category slug; fix: {hint}"));
+                    self.at(
+                        &parent,
+                        format!("[[category]] {s:?}: parent {wanted:?} is not a category slug; fix: {hint}"),
+                    );
                 }
             }
         }
@@ -497,11 +524,7 @@ impl Categories {
     /// Resolves what an article gives as its category: a slug, a name, an alias, or a
     /// breadcrumb `国内资讯 > 湖南新闻` whose last element names the category.
     pub fn resolve(&self, reference: &str) -> Result<usize, String> {
-        let parts: Vec<&str> = reference
-            .split(['>', '＞', '»'])
-            .map(|p| p.trim())
-            .filter(|p| !p.is_empty())
-            .collect();
+        let parts: Vec<&str> = reference.split(['>', '＞', '»']).map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
         let parts: Vec<&str> = match parts.first() {
             Some(first) if HOME_NAMES.contains(first) => parts[1..].to_vec(),
             _ => parts,
@@ -671,7 +694,16 @@ name = "国际"
     fn resolves_every_reference_form() {
         let c = parse(TREE).unwrap();
         let hunan = c.categories.by_slug("hunan").unwrap();
-        for r in ["hunan", "HUNAN", "湖南新闻", " 湖南新闻 ", "国内资讯 > 湖南新闻", "首页 > 国内资讯 > 湖南新闻", "首页\u{a0}>\u{a0}国内>湖南新闻", "其他网站 > 湖南新闻"] {
+        for r in [
+            "hunan",
+            "HUNAN",
+            "湖南新闻",
+            " 湖南新闻 ",
+            "国内资讯 > 湖南新闻",
+            "首页 > 国内资讯 > 湖南新闻",
+            "首页\u{a0}>\u{a0}国内>湖南新闻",
+            "其他网站 > 湖南新闻",
+        ] {
             assert_eq!(c.categories.resolve(r), Ok(hunan), "{r}");
         }
         assert!(c.categories.resolve("国际 > 湖南新闻").unwrap_err().contains("not an ancestor"));
@@ -709,7 +741,9 @@ name = "国际"
         assert!(bad("https://news.example.com", "ftp://x.example").contains("scheme"));
         assert!(bad("news.example.com,2026", "news example").contains("tag_authority"));
         assert!(bad("news.example.com,2026", "news.example.com,26").contains("tag_authority"));
-        let e = Config::parse(&format!("{BASE}timezone = \"Mars/Olympus\"\n"), Path::new("t.toml")).unwrap_err().to_string();
+        let e = Config::parse(&format!("{BASE}timezone = \"Mars/Olympus\"\n"), Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.toml:6: [site] timezone \"Mars/Olympus\""), "{e}");
         let e = Config::parse(&format!("{BASE}titel = \"x\"\n"), Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("t.toml:6") && e.contains("unknown field `titel`"), "{e}");

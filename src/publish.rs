@@ -171,9 +171,10 @@ impl Publisher {
             Representation::Feed(Format::Rss) => {
                 (feed::rss::render(&doc).map_err(|e| PublishError::Render(e.to_string()))?, Format::Rss.content_type())
             }
-            Representation::Feed(Format::Atom) => {
-                (feed::atom::render(&doc).map_err(|e| PublishError::Render(e.to_string()))?, Format::Atom.content_type())
-            }
+            Representation::Feed(Format::Atom) => (
+                feed::atom::render(&doc).map_err(|e| PublishError::Render(e.to_string()))?,
+                Format::Atom.content_type(),
+            ),
             Representation::Page => (feed::html::feed_page(&doc).into_bytes(), "text/html; charset=utf-8"),
         };
         Ok(Rendered {

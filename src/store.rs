@@ -114,7 +114,9 @@ impl Store {
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => StoreError::Locked(dir.to_path_buf()),
+                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked(dir.to_path_buf())
+                }
                 other => io_err(dir, other),
             })?;
         let store = Store { db, path: dir.to_path_buf(), writer: Mutex::new(()) };
@@ -125,7 +127,9 @@ impl Store {
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.db.get(SCHEMA_KEY).map_err(|e| io_err(&self.path, e))? {
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => Ok(()),
-            Some(v) => Err(StoreError::Schema { path: self.path.clone(), found: String::from_utf8_lossy(&v).into_owned() }),
+            Some(v) => {
+                Err(StoreError::Schema { path: self.path.clone(), found: String::from_utf8_lossy(&v).into_owned() })
+            }
             None if self.db.is_empty() => {
                 self.db.insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes()).map_err(|e| io_err(&self.path, e))?;
                 self.flush()
@@ -476,4 +480,171 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Author;
+
+    fn article(id: &str, published: i64, cats: &[&str]) -> Article {
+        Article {
+            id: id.into(),
+            title: format!("title {id}"),
+            url: None,
+            categories: cats.iter().map(|c| c.to_string()).collect(),
+            published,
+            updated: None,
+            authors: vec![Author { name: "甲".into(), email: None, uri: None }],
+            summary: None,
+            content_html: Some("<p>x</p>".into()),
+            image: None,
+            tags: vec![],
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+        (dir, store)
+    }
+
+    fn ids(v: &[StoredArticle]) -> Vec<&str> {
+        v.iter().map(|a| a.article.id.as_str()).collect()
+    }
+
+    #[test]
+    fn upsert_reports_created_updated_unchanged_and_keeps_guid() {
+        let (_d, s) = open();
+        let w = s.upsert(vec![article("a", 100, &["x"])], 1000, "t.example,2026").unwrap();
+        assert_eq!(w[0].status, WriteStatus::Created);
+        assert_eq!(w[0].guid, "tag:t.example,2026:a");
+        let w = s.upsert(vec![article("a", 100, &["x"])], 2000, "other.example,2027").unwrap();
+        assert_eq!(w[0].status, WriteStatus::Unchanged);
+        let mut edited = article("a", 100, &["y"]);
+        edited.title = "new".into();
+        let w = s.upsert(vec![edited], 3000, "other.example,2027").unwrap();
+        assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Updated, "tag:t.example,2026:a"));
+        let a = s.get("a").unwrap().unwrap();
+        assert_eq!((a.created, a.modified, a.updated), (1000, 3000, 3000));
+        assert!(s.newest(Some(&["x"]), 10, 5000).unwrap().is_empty(), "old category index entry removed");
+        assert_eq!(ids(&s.newest(Some(&["y"]), 10, 5000).unwrap()), vec!["a"]);
+    }
+
+    #[test]
+    fn first_version_updated_is_published_and_publisher_updated_wins() {
+        let (_d, s) = open();
+        let mut a = article("a", 100, &["x"]);
+        s.upsert(vec![a.clone()], 1000, "t.example,2026").unwrap();
+        assert_eq!(s.get("a").unwrap().unwrap().updated, 100);
+        a.updated = Some(500);
+        a.title = "changed".into();
+        s.upsert(vec![a], 1000, "t.example,2026").unwrap();
+        assert_eq!(s.get("a").unwrap().unwrap().updated, 500);
+    }
+
+    #[test]
+    fn newest_merges_categories_dedupes_and_orders_ties_by_id() {
+        let (_d, s) = open();
+        s.upsert(
+            vec![
+                article("b", 200, &["x"]),
+                article("a", 200, &["y"]),
+                article("c", 300, &["x", "y"]),
+                article("d", 100, &["y"]),
+                article("future", 9_999, &["x"]),
+            ],
+            1000,
+            "t.example,2026",
+        )
+        .unwrap();
+        assert_eq!(ids(&s.newest(Some(&["x", "y"]), 10, 1000).unwrap()), vec!["c", "a", "b", "d"]);
+        assert_eq!(ids(&s.newest(Some(&["x", "y"]), 2, 1000).unwrap()), vec!["c", "a"]);
+        assert_eq!(ids(&s.newest(None, 10, 1000).unwrap()), vec!["c", "a", "b", "d"]);
+        assert_eq!(ids(&s.newest(None, 10, 10_000).unwrap())[0], "future");
+    }
+
+    #[test]
+    fn delete_keeps_the_guid_for_a_returning_id() {
+        let (_d, s) = open();
+        s.upsert(vec![article("a", 100, &["x"])], 1000, "old.example,2020").unwrap();
+        assert!(s.delete("a", 2000).unwrap());
+        assert!(!s.delete("a", 2000).unwrap());
+        assert!(s.get("a").unwrap().is_none());
+        assert_eq!(s.count_prefix("c/"), 0);
+        assert_eq!(s.count_prefix("p/"), 0);
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 2000);
+        let w = s.upsert(vec![article("a", 100, &["x"])], 3000, "new.example,2026").unwrap();
+        assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Created, "tag:old.example,2020:a"));
+    }
+
+    #[test]
+    fn change_times_move_forward_only_for_touched_feeds() {
+        let (_d, s) = open();
+        s.sync_feeds(
+            &[("x".into(), "s1".into()), ("y".into(), "s1".into()), (ALL.into(), "s".into())],
+            10,
+            "t.example,2026",
+        )
+        .unwrap();
+        s.upsert(vec![article("a", 100, &["x"])], 1000, "t.example,2026").unwrap();
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 1000);
+        assert_eq!(s.feed_meta(ALL).unwrap().unwrap().changed, 1000);
+        assert_eq!(s.feed_meta("y").unwrap().unwrap().changed, 10);
+        // An unchanged signature keeps the time; a changed one moves it; a clock going back never does.
+        s.sync_feeds(&[("y".into(), "s1".into())], 50, "t.example,2026").unwrap();
+        assert_eq!(s.feed_meta("y").unwrap().unwrap().changed, 10);
+        s.sync_feeds(&[("y".into(), "s2".into())], 50, "t.example,2026").unwrap();
+        assert_eq!(s.feed_meta("y").unwrap().unwrap().changed, 50);
+        s.sync_feeds(&[("x".into(), "s9".into())], 5, "t.example,2026").unwrap();
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 1000);
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().feed_id, "tag:t.example,2026:feeds/x");
+    }
+
+    #[test]
+    fn same_id_twice_in_one_batch_keeps_the_last() {
+        let (_d, s) = open();
+        let mut second = article("a", 300, &["y"]);
+        second.title = "second".into();
+        let w = s.upsert(vec![article("a", 100, &["x"]), second], 1000, "t.example,2026").unwrap();
+        assert_eq!((w[0].status, w[1].status), (WriteStatus::Created, WriteStatus::Updated));
+        assert_eq!(s.count_prefix("c/"), 1);
+        assert_eq!(s.count_prefix("p/"), 1);
+        assert_eq!(s.get("a").unwrap().unwrap().article.title, "second");
+    }
+
+    #[test]
+    fn unknown_schema_and_foreign_stores_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let s = Store::open(&path, 8 << 20).unwrap();
+            s.db.insert(SCHEMA_KEY, b"99").unwrap();
+            s.flush().unwrap();
+        }
+        let e = Store::open(&path, 8 << 20).err().expect("schema 99 refused").to_string();
+        assert!(e.contains("schema version 99"), "{e}");
+        let other = dir.path().join("other");
+        {
+            let db = sled::Config::new().path(&other).use_compression(true).open().unwrap();
+            db.insert(b"k", b"v").unwrap();
+            db.flush().unwrap();
+        }
+        let e = Store::open(&other, 8 << 20).err().expect("foreign store refused").to_string();
+        assert!(e.contains("not a sihai store"), "{e}");
+    }
+
+    #[test]
+    fn a_second_opener_is_told_the_store_is_in_use() {
+        let (d, _s) = open();
+        let e = Store::open(&d.path().join("db"), 8 << 20).err().expect("locked").to_string();
+        assert!(e.contains("in use by another process"), "{e}");
+    }
+
+    #[test]
+    fn guids_percent_encode_what_tag_uris_forbid() {
+        assert_eq!(mint_guid("t.example,2026", "a b/c#d%e"), "tag:t.example,2026:a%20b%2Fc%23d%25e");
+        assert_eq!(mint_guid("t.example,2026", "新闻-1"), "tag:t.example,2026:%E6%96%B0%E9%97%BB-1");
+        assert_eq!(mint_guid("t.example,2026", "x:y@z"), "tag:t.example,2026:x:y@z");
+    }
 }

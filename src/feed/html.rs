@@ -33,7 +33,12 @@ fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>) {
 }
 
 fn meta_line(out: &mut String, it: &FeedItem) {
-    let _ = write!(out, "<p class=\"meta\"><time datetime=\"{}\">{}</time>", it.published.to_rfc3339(), esc(&rfc822(&it.published)));
+    let _ = write!(
+        out,
+        "<p class=\"meta\"><time datetime=\"{}\">{}</time>",
+        it.published.to_rfc3339(),
+        esc(&rfc822(&it.published))
+    );
     if !it.authors.is_empty() {
         let names: Vec<String> = it.authors.iter().map(|a| esc(&a.name)).collect();
         let _ = write!(out, " · {}", names.join(", "));
@@ -48,7 +53,13 @@ fn meta_line(out: &mut String, it: &FeedItem) {
 pub fn article_page(doc: &FeedDoc, it: &FeedItem) -> String {
     let mut out = String::with_capacity(4096 + it.content_html.as_ref().map_or(0, String::len));
     head(&mut out, &doc.language, &format!("{} - {}", it.title, doc.site_title), None);
-    let _ = write!(out, "<p><a href=\"{}\">{}</a></p><article><h1>{}</h1>", esc(&doc.site_url), esc(&doc.site_title), esc(&it.title));
+    let _ = write!(
+        out,
+        "<p><a href=\"{}\">{}</a></p><article><h1>{}</h1>",
+        esc(&doc.site_url),
+        esc(&doc.site_title),
+        esc(&it.title)
+    );
     meta_line(&mut out, it);
     match &it.content_html {
         Some(html) => out.push_str(html),
@@ -64,7 +75,14 @@ pub fn article_page(doc: &FeedDoc, it: &FeedItem) -> String {
 pub fn feed_page(doc: &FeedDoc) -> String {
     let mut out = String::with_capacity(2048 + doc.items.len() * 512);
     head(&mut out, &doc.language, &doc.title, Some(doc));
-    let _ = write!(out, "<p><a href=\"{}\">{}</a></p><h1>{}</h1><p>{}</p><p class=\"meta\">", esc(&doc.site_url), esc(&doc.site_title), esc(&doc.title), esc(&doc.description));
+    let _ = write!(
+        out,
+        "<p><a href=\"{}\">{}</a></p><h1>{}</h1><p>{}</p><p class=\"meta\">",
+        esc(&doc.site_url),
+        esc(&doc.site_title),
+        esc(&doc.title),
+        esc(&doc.description)
+    );
     for format in [Format::Rss, Format::Atom] {
         let _ = write!(out, "<a href=\"{}\">{}</a> ", esc(&doc.url(format)), format.extension().to_uppercase());
     }

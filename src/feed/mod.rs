@@ -133,11 +133,7 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet =
 
 /// The URL of sihai's own page for an article id.
 pub fn article_page_url(config: &Config, id: &str) -> String {
-    format!(
-        "{}articles/{}",
-        config.site.base_url,
-        percent_encoding::utf8_percent_encode(id, PATH_SEGMENT)
-    )
+    format!("{}articles/{}", config.site.base_url, percent_encoding::utf8_percent_encode(id, PATH_SEGMENT))
 }
 
 /// The URL of sihai's HTML page for a category.
@@ -147,7 +143,12 @@ pub fn category_page_url(config: &Config, slug: &str) -> String {
 
 /// An instant (Unix seconds) in the site's time zone.
 pub fn site_time(config: &Config, t: i64) -> DateTime<Tz> {
-    config.site.timezone.timestamp_opt(t, 0).single().unwrap_or_else(|| config.site.timezone.timestamp_opt(0, 0).unwrap())
+    config
+        .site
+        .timezone
+        .timestamp_opt(t, 0)
+        .single()
+        .unwrap_or_else(|| config.site.timezone.timestamp_opt(0, 0).unwrap())
 }
 
 /// Prepares the feed `target` from its newest articles and its stored change time.
@@ -168,7 +169,13 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
             } else {
                 c.description.clone()
             };
-            (c.slug.clone(), format!("{} - {}", c.name, site.title), description, category_page_url(config, &c.slug), c.ttl_minutes)
+            (
+                c.slug.clone(),
+                format!("{} - {}", c.name, site.title),
+                description,
+                category_page_url(config, &c.slug),
+                c.ttl_minutes,
+            )
         }
     };
     FeedDoc {
@@ -219,14 +226,20 @@ pub fn rfc822(t: &DateTime<Tz>) -> String {
 /// The digest of everything in the config that a feed shows, stored to notice changes.
 pub fn signature(config: &Config, target: Target) -> String {
     let site = &config.site;
-    let mut text = format!("{}\n{}\n{}\n{}\n{}\n{}\n", site.title, site.description, site.base_url, site.language, site.timezone, VERSION);
+    let mut text = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n",
+        site.title, site.description, site.base_url, site.language, site.timezone, VERSION
+    );
     match target {
         Target::All => text.push_str(&format!("all\n{}\n{}\n", site.max_items, site.ttl_minutes)),
         Target::Category(i) => {
             text.push_str(&config.categories.breadcrumb(i));
             for j in config.categories.subtree(i) {
                 let c = &config.categories.list[j];
-                text.push_str(&format!("{}\n{}\n{}\n{}\n{}\n", c.slug, c.name, c.description, c.max_items, c.ttl_minutes));
+                text.push_str(&format!(
+                    "{}\n{}\n{}\n{}\n{}\n",
+                    c.slug, c.name, c.description, c.max_items, c.ttl_minutes
+                ));
             }
         }
     }

@@ -49,11 +49,13 @@ fn route(method: &Method, path: &str, publisher: &Publisher) -> Response<Body> {
         return response::method_not_allowed("GET, HEAD");
     }
     let result = match found {
-        Found::Feed(target, format) => publisher.get(target, Representation::Feed(format)).map(|r| response::rendered(&r)),
+        Found::Feed(target, format) => {
+            publisher.get(target, Representation::Feed(format)).map(|r| response::rendered(&r))
+        }
         Found::Page(target) => publisher.get(target, Representation::Page).map(|r| response::rendered(&r)),
-        Found::Article(id) => publisher
-            .article_page(&id)
-            .map(|p| p.map(response::html).unwrap_or_else(|| response::error(StatusCode::NOT_FOUND, "no such article"))),
+        Found::Article(id) => publisher.article_page(&id).map(|p| {
+            p.map(response::html).unwrap_or_else(|| response::error(StatusCode::NOT_FOUND, "no such article"))
+        }),
     };
     result.unwrap_or_else(|e| {
         tracing::error!("{method} {path}: {e}");

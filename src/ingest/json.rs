@@ -53,7 +53,8 @@ pub fn split_records(text: &str) -> Result<Vec<Record>, SyntaxError> {
         let raw = item.map_err(|e| syntax(&e, 0))?;
         let start = offset_in(text, raw.get());
         if raw.get().starts_with('[') {
-            let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, line_of(text, start) - 1))?;
+            let elements: Vec<&RawValue> =
+                serde_json::from_str(raw.get()).map_err(|e| syntax(&e, line_of(text, start) - 1))?;
             for el in elements {
                 let line = line_of(text, offset_in(text, el.get()));
                 let value = serde_json::from_str(el.get()).map_err(|e| syntax(&e, line - 1))?;

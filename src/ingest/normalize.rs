@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::dates::parse_instant;
-use super::text::{excerpt as make_excerpt, fold_whitespace, plain_text, sanitize_html, strip_xml_illegal, text_to_html};
+use super::text::{
+    excerpt as make_excerpt, fold_whitespace, plain_text, sanitize_html, strip_xml_illegal, text_to_html,
+};
 use crate::config::Config;
 use crate::model::{Article, Author, Image};
 
@@ -17,8 +19,20 @@ pub const MAX_ID_CHARS: usize = 200;
 const MAX_TITLE_CHARS: usize = 1_000;
 const MAX_TAGS: usize = 100;
 const FIELDS: &[&str] = &[
-    "id", "title", "url", "category", "categories", "published", "updated", "author", "authors", "summary",
-    "content_html", "content_text", "image", "tags",
+    "id",
+    "title",
+    "url",
+    "category",
+    "categories",
+    "published",
+    "updated",
+    "author",
+    "authors",
+    "summary",
+    "content_html",
+    "content_text",
+    "image",
+    "tags",
 ];
 
 /// What is wrong with one field of one article.
@@ -287,7 +301,9 @@ impl<'a> Normalizer<'a> {
     fn author(&mut self, i: usize, item: &Value) -> Option<Author> {
         let field = format!("authors[{i}]");
         let obj = match item {
-            Value::String(s) => return Some(Author { name: plain_text(s), email: None, uri: None }).filter(|a| !a.name.is_empty()),
+            Value::String(s) => {
+                return Some(Author { name: plain_text(s), email: None, uri: None }).filter(|a| !a.name.is_empty())
+            }
             Value::Object(o) => o,
             other => {
                 let k = kind_of(other);
@@ -476,5 +492,168 @@ pub fn guess_image_type(path: &str) -> &'static str {
         "svg" => "image/svg+xml",
         "bmp" => "image/bmp",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn config() -> Config {
+        Config::load(Path::new("config/sihai.toml")).expect("shipped config is valid")
+    }
+
+    fn ok(v: Value) -> Article {
+        normalize(&v, &config()).unwrap_or_else(|p| panic!("{v}: {p:?}"))
+    }
+
+    /// The problems of an invalid article as `field: message` lines.
+    fn problems(v: Value) -> Vec<String> {
+        normalize(&v, &config())
+            .expect_err("should be refused")
+            .into_iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect()
+    }
+
+    fn base() -> Value {
+        json!({"id": "a1", "title": "标题", "category": "hunan", "published": "2021-09-03"})
+    }
+
+    fn with(field: &str, value: Value) -> Value {
+        let mut v = base();
+        v[field] = value;
+        v
+    }
+
+    #[test]
+    fn minimal_article_normalizes() {
+        let a = ok(base());
+        assert_eq!(a.id, "a1");
+        assert_eq!(a.categories, vec!["hunan"]);
+        assert_eq!(a.published, 1_630_598_400); // 2021-09-03T00:00:00+08:00
+        assert_eq!(a.updated, None);
+    }
+
+    #[test]
+    fn every_invalid_field_is_named() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!([1]), ": expected an article object, found an array"),
+            (with("title", json!("  ")), "title: is empty"),
+            (with("title", json!(5)), "title: must be a string, found a number"),
+            (with("title", json!("<b></b>")), "title: is empty"),
+            (with("url", json!("javascript:alert(1)")), "url: \"javascript:alert(1)\" must be an http or https URL"),
+            (with("url", json!("/relative")), "url: \"/relative\" is not an absolute http(s) URL"),
+            (with("category", json!("体育新闻X")), "category: unknown category: \"体育新闻X\" is not a category"),
+            (
+                with("category", json!("国际 > 湖南新闻")),
+                "category: unknown category: in \"国际 > 湖南新闻\", \"国际\" is not an ancestor",
+            ),
+            (with("published", json!("03/09/2021")), "published: \"03/09/2021\" is not a date"),
+            (with("published", json!("1900-01-01")), "published: \"1900-01-01\" is out of range"),
+            (with("updated", json!("soon")), "updated: \"soon\" is not a date"),
+            (with("id", json!("")), "id: must be 1-200 characters, has 0"),
+            (with("id", json!("x".repeat(201))), "id: must be 1-200 characters, has 201"),
+            (with("id", json!("a\u{7}b")), "id: must not contain control characters"),
+            (with("id", json!({"x": 1})), "id: must be a string, found an object"),
+            (
+                with("authors", json!([{"name": "甲", "email": "not-mail"}])),
+                "authors[0].email: \"not-mail\" is not an e-mail address",
+            ),
+            (with("authors", json!([{"email": "a@b.cn"}])), "authors[0].name: is required"),
+            (with("authors", json!("甲")), "authors: must be an array"),
+            (with("image", json!({"url": "x.jpg", "length": -1})), "image.length: must be a whole number"),
+            (with("image", json!({"url": "x.jpg", "type": "jpeg"})), "image.type: \"jpeg\" is not a MIME type"),
+            (with("image", json!("ftp://x/y.jpg")), "image: \"ftp://x/y.jpg\" must be an http or https URL"),
+            (with("tags", json!("a,b")), "tags: must be an array of strings, found a string"),
+            (with("tags", json!(["a", 1])), "tags[1]: must be a string, found a number"),
+            (with("colour", json!("red")), "colour: unknown field"),
+            (
+                with("content_text", json!("t")).tap_insert("content_html", json!("<p>h</p>")),
+                "content_text: give content_html or content_text, not both",
+            ),
+        ];
+        for (input, want) in cases {
+            let got = problems(input.clone());
+            assert!(got.iter().any(|p| p.starts_with(want)), "{input}\nwant {want}\ngot {got:?}");
+        }
+    }
+
+    trait TapInsert {
+        fn tap_insert(self, k: &str, v: Value) -> Value;
+    }
+    impl TapInsert for Value {
+        fn tap_insert(mut self, k: &str, v: Value) -> Value {
+            self[k] = v;
+            self
+        }
+    }
+
+    #[test]
+    fn missing_required_fields_are_all_reported() {
+        let got = problems(json!({}));
+        for want in ["title: is required", "category: is required", "published: is required"] {
+            assert!(got.iter().any(|p| p.starts_with(want)), "{want} not in {got:?}");
+        }
+    }
+
+    #[test]
+    fn strings_are_cleaned() {
+        let a = ok(json!({
+            "id": "x", "title": " 标\u{1}题 <i>斜</i>\n第二行 ", "category": "首页 > 国内资讯 > 湖南新闻",
+            "published": "2021-09-03", "summary": "<p>摘要</p>\u{b}", "author": " 谢伟峰 ",
+            "content_html": "<p onclick=\"x\">正文<script>bad()</script><a href=\"/p\">链接</a></p>\u{0}",
+            "tags": ["甲", " 甲 ", "", "乙"], "url": "https://news.example.com/a/b.html"
+        }));
+        assert_eq!(a.title, "标题 斜 第二行");
+        assert_eq!(a.summary.as_deref(), Some("摘要"));
+        assert_eq!(a.authors[0].name, "谢伟峰");
+        assert_eq!(a.tags, vec!["甲", "乙"]);
+        let html = a.content_html.unwrap();
+        assert!(!html.contains("script") && !html.contains("onclick") && !html.contains('\u{0}'), "{html}");
+        assert!(html.contains("href=\"https://news.example.com/p\""), "{html}");
+    }
+
+    #[test]
+    fn relative_links_without_url_resolve_against_base_url() {
+        let a = ok(with("content_html", json!("<img src=\"img/a.png\">")).tap_insert("image", json!("/i/b.webp")));
+        assert!(a.content_html.unwrap().contains("src=\"http://127.0.0.1:8080/img/a.png\""));
+        let img = a.image.unwrap();
+        assert_eq!(
+            (img.url.as_str(), img.mime_type.as_str(), img.length),
+            ("http://127.0.0.1:8080/i/b.webp", "image/webp", 0)
+        );
+    }
+
+    #[test]
+    fn several_categories_resolve_once_each() {
+        let mut v = base();
+        v["categories"] = json!(["长沙", "hunan", "湖南新闻"]);
+        assert_eq!(ok(v).categories, vec!["hunan", "changsha"]);
+    }
+
+    #[test]
+    fn ids_are_derived_deterministically() {
+        let mut v = base();
+        v.as_object_mut().unwrap().remove("id");
+        let a = ok(v.clone());
+        assert!(a.id.starts_with("auto-"));
+        assert_eq!(ok(v.clone()).id, a.id);
+        v["title"] = json!("新标题");
+        assert_ne!(ok(v.clone()).id, a.id, "an edited title makes a new id-less article");
+        v["url"] = json!("https://news.example.com/x");
+        let by_url = ok(v.clone()).id;
+        assert!(by_url.starts_with("url-"));
+        v["title"] = json!("again");
+        assert_eq!(ok(v).id, by_url, "the url decides when given");
+        assert_eq!(ok(with("id", json!(12345))).id, "12345");
+    }
+
+    #[test]
+    fn content_text_becomes_paragraphs() {
+        let a = ok(with("content_text", json!("第一段\n\n第二段 & <三>")));
+        assert_eq!(a.content_html.as_deref(), Some("<p>第一段</p><p>第二段 &amp; &lt;三&gt;</p>"));
     }
 }

@@ -1,0 +1,109 @@
+//! The command line: check-config, import's all-or-nothing validation, store locking.
+
+use super::util::*;
+
+#[test]
+fn check_config_prints_the_tree_and_refuses_bad_configs_with_line_and_fix() {
+    let site = Site::shipped();
+    let run = site.sihai(&["check-config"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("  domestic: 国内资讯") && run.stdout.contains("    hunan: 湖南新闻"),
+        "{}",
+        run.stdout
+    );
+
+    let bad = Site::with_config(&SHIPPED_CONFIG.replace(
+        "parent = \"hunan\"\ndescription = \"长沙市新闻\"",
+        "parent = \"hunnan\"\ndescription = \"长沙市新闻\"",
+    ));
+    let run = bad.sihai(&["check-config"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("sihai.toml:") && run.stderr.contains("parent \"hunnan\" is not a category slug"),
+        "{}",
+        run.stderr
+    );
+    let run = bad.sihai(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(run.code, 2, "the daemon refuses to start on an invalid config");
+    assert!(!bad.data.exists(), "no store created for an invalid config");
+
+    let tz = Site::with_config(&SHIPPED_CONFIG.replace("Asia/Shanghai", "Asia/Beijing"));
+    let run = tz.sihai(&["check-config"]);
+    assert!(
+        run.code == 2 && run.stderr.contains("timezone \"Asia/Beijing\" is not an IANA time zone"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn import_refuses_everything_when_one_article_is_bad_and_names_file_line_and_field() {
+    let site = Site::shipped();
+    let good = site.write("good.json", r#"{"id": "g", "title": "好", "category": "tech", "published": "2022-01-01"}"#);
+    let bad = site.write(
+        "bad.jsonl",
+        "{\"id\": \"ok\", \"title\": \"t\", \"category\": \"tech\", \"published\": \"2022-01-01\"}\n\
+         {\"id\": \"b1\", \"title\": \"t\", \"category\": \"体操\", \"published\": \"2022-01-01\"}\n\
+         \n\
+         {\"id\": \"b2\", \"title\": \"\", \"category\": \"tech\", \"published\": \"yesterday\"}\n",
+    );
+    let run = site.import(&[&good, &bad]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("bad.jsonl:2: id \"b1\": category: unknown category: \"体操\""), "{}", run.stderr);
+    assert!(run.stderr.contains("bad.jsonl:4: id \"b2\": title: is empty"), "{}", run.stderr);
+    assert!(run.stderr.contains("bad.jsonl:4: id \"b2\": published: \"yesterday\" is not a date"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing imported"));
+    assert!(!site.data.exists(), "nothing written, not even an empty store");
+
+    let array = site.write("arr.json", "[\n {\"id\": \"x\", \"title\": \"t\", \"category\": \"tech\", \"published\": \"2022-01-01\"},\n {\"id\": \"y\", \"category\": \"tech\", \"published\": \"2022-01-01\"}\n]");
+    let run = site.import(&[&array]);
+    assert!(run.stderr.contains("arr.json:3 (item 1): id \"y\": title: is required"), "{}", run.stderr);
+
+    let broken = site.write("broken.json", "{\"id\": \"x\",\n \"title\": }");
+    let run = site.import(&[&broken]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("broken.json:2:"), "{}", run.stderr);
+    assert!(run.stderr.contains("not valid JSON"), "{}", run.stderr);
+
+    let wrong = site.write("page.html", "<html></html>");
+    assert!(site.import(&[&wrong]).stderr.contains("cannot import .html files"));
+
+    let run = site.import(&[&good]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = site.start();
+    assert_eq!(texts(&d.body("/feeds/tech.rss"), "guid"), vec!["tag:sihai.example,2026:g"]);
+}
+
+#[test]
+fn import_reads_stdin_and_json_arrays() {
+    let site = Site::shipped();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sihai"))
+        .arg("--config")
+        .arg(&site.config)
+        .args(["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(r#"[{"id": "s1", "title": "一", "category": "tech", "published": "2022-01-01"}, {"id": "s2", "title": "二", "category": "tech", "published": "2022-01-02"}]"#.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 created"));
+}
+
+#[test]
+fn import_says_so_when_the_daemon_holds_the_store() {
+    let site = Site::shipped();
+    let d = site.start();
+    let run = site.import(&[&seed_article()]);
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("in use by another process"), "{}", run.stderr);
+    assert_eq!(d.stop(), 0, "SIGTERM stops the daemon cleanly");
+}

@@ -1,0 +1,3 @@
+mod cli;
+mod feeds;
+pub mod util;

@@ -1,0 +1,214 @@
+//! The harness: a site (config + store in a temp dir), the `sihai` binary, a daemon.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The shipped configuration.
+pub const SHIPPED_CONFIG: &str = include_str!("../../config/sihai.toml");
+
+/// A site under test: its config file and store directory in a temp dir.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+/// What a command printed and how it ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Site {
+    /// A site on the shipped config.
+    pub fn shipped() -> Site {
+        Site::with_config(SHIPPED_CONFIG)
+    }
+
+    /// A site on this config text (its data_dir is replaced by the temp store).
+    pub fn with_config(text: &str) -> Site {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let config = dir.path().join("sihai.toml");
+        let text = text.replace("data_dir = \"./data\"", &format!("data_dir = {:?}", data.display().to_string()));
+        std::fs::write(&config, text).expect("write config");
+        Site { dir, config, data }
+    }
+
+    /// Writes a file into the site's temp dir.
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).expect("write input");
+        p
+    }
+
+    /// Runs `sihai --config <site config> ARGS`.
+    pub fn sihai(&self, args: &[&str]) -> Run {
+        Command::new(env!("CARGO_BIN_EXE_sihai"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sihai")
+            .into()
+    }
+
+    /// `sihai import FILES`.
+    pub fn import(&self, files: &[&Path]) -> Run {
+        let mut args = vec!["import"];
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        args.extend(names.iter().map(String::as_str));
+        self.sihai(&args)
+    }
+
+    /// Starts the daemon on an ephemeral loopback port and waits until it listens.
+    pub fn start(&self) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sihai"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start daemon");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.split('/').next().unwrap_or("").to_string());
+                    }
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("daemon output");
+                panic!("daemon did not start: {:?}", out.status);
+            }
+        };
+        Daemon { child, base: format!("http://{addr}") }
+    }
+}
+
+/// A running daemon; killed (by its PID, via the Child handle) when dropped.
+pub struct Daemon {
+    child: Child,
+    pub base: String,
+}
+
+/// A response: status, headers, body.
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn resp(mut r: ureq::http::Response<ureq::Body>) -> Resp {
+    let headers =
+        r.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let status = r.status().as_u16();
+    let body = r.body_mut().with_config().limit(64 << 20).read_to_vec().expect("read body");
+    Resp { status, headers, body }
+}
+
+impl Daemon {
+    /// GET a path.
+    pub fn get(&self, path: &str) -> Resp {
+        resp(agent().get(format!("{}{path}", self.base)).call().expect("GET"))
+    }
+
+    /// HEAD a path.
+    pub fn head(&self, path: &str) -> Resp {
+        resp(agent().head(format!("{}{path}", self.base)).call().expect("HEAD"))
+    }
+
+    /// POST a body to a path.
+    pub fn post(&self, path: &str, body: &str) -> Resp {
+        resp(agent().post(format!("{}{path}", self.base)).send(body).expect("POST"))
+    }
+
+    /// The body of a 200 GET.
+    pub fn body(&self, path: &str) -> String {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "GET {path}: {}", String::from_utf8_lossy(&r.body));
+        r.text()
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it; returns its exit code.
+    pub fn stop(mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("wait daemon");
+        status.code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses a feed strictly (roxmltree: well-formed XML, or panic) and with feed-rs.
+pub fn parse_feed(label: &str, body: &str) -> feed_rs::model::Feed {
+    if let Err(e) = roxmltree::Document::parse(body) {
+        panic!("{label}: not well-formed XML: {e}\n{body}");
+    }
+    assert!(
+        body.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"),
+        "{label}: XML declaration: {}",
+        &body[..60.min(body.len())]
+    );
+    feed_rs::parser::parse(body.as_bytes()).unwrap_or_else(|e| panic!("{label}: feed-rs: {e}"))
+}
+
+/// The text of every element named `name` (any namespace) in an XML document.
+pub fn texts(body: &str, name: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(body).expect("well-formed");
+    doc.descendants().filter(|n| n.tag_name().name() == name).map(|n| n.text().unwrap_or("").to_string()).collect()
+}
+
+/// The sample article of the seed page, as JSON.
+pub fn seed_article() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/seed-article.json")
+}
+
+/// The other sample articles.
+pub fn sample_articles() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/articles.jsonl")
+}
