@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, DEFAULT_PATH};
-use crate::ingest::{self, Parsed};
+use crate::ingest::{self, InputKind, Parsed};
 use crate::model::WriteStatus;
 use crate::publish::{self, Publisher};
 use crate::store::{Store, StoreError};
@@ -163,29 +163,34 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Reads one input file (`-` for stdin) into articles and problems.
-fn read_input(path: &Path, config: &Config) -> Parsed {
+/// Reads one input file (`-` for stdin, read as JSON) into articles and problems.
+pub fn read_input(path: &Path, config: &Config) -> Parsed {
     let name = path.display().to_string();
+    let kind = if name == "-" {
+        InputKind::Json
+    } else {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match InputKind::from_extension(ext) {
+            Some(k) => k,
+            None => {
+                let msg = format!(
+                    "cannot read .{ext} files: give .json or .jsonl (article JSON) or .txt/.html (article pages)"
+                );
+                return Parsed { problems: vec![ingest::Problem::whole(&name, msg)], ..Parsed::default() };
+            }
+        }
+    };
     let bytes = if name == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
     } else {
         std::fs::read(path)
     };
-    let problem = |message: String| Parsed {
-        articles: Vec::new(),
-        problems: vec![ingest::Problem { location: name.clone(), index: 0, id: None, field: String::new(), message }],
-    };
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if name != "-" && !matches!(ext, "json" | "jsonl" | "ndjson") {
-        return problem(format!("cannot import .{ext} files: give .json or .jsonl (article JSON)"));
-    }
     match bytes {
-        Err(e) => problem(format!("cannot read: {e}")),
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => ingest::parse_json(&name, &text, config),
-            Err(e) => problem(format!("not UTF-8 (first bad byte at offset {})", e.utf8_error().valid_up_to())),
-        },
+        Ok(bytes) => ingest::parse_input(&name, &bytes, kind, config),
+        Err(e) => {
+            Parsed { problems: vec![ingest::Problem::whole(&name, format!("cannot read: {e}"))], ..Parsed::default() }
+        }
     }
 }
 
@@ -201,7 +206,7 @@ fn import(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyh
         for p in &problems {
             eprintln!("{p}");
         }
-        let bad: std::collections::HashSet<_> = problems.iter().map(|p| p.location.clone()).collect();
+        let bad: std::collections::HashSet<_> = problems.iter().map(|p| (p.source.clone(), p.index)).collect();
         eprintln!("sihai: nothing imported: {} problem(s) in {} article(s) or file(s)", problems.len(), bad.len());
         return Ok(Outcome::Refused);
     }

@@ -33,6 +33,8 @@ pub struct Config {
     pub site: Site,
     /// The `[server]` table.
     pub server: Server,
+    /// The `[ingest]` table.
+    pub ingest: Ingest,
     /// The resolved category tree.
     pub categories: Categories,
 }
@@ -56,7 +58,21 @@ pub struct Site {
     pub max_items: usize,
     /// Minutes a reader may cache the whole-site feed.
     pub ttl_minutes: u32,
+    /// Where image file names on article pages live; without it they are dropped.
+    pub image_base_url: Option<Url>,
 }
+
+/// The `[ingest]` table: who may write, and how much at once.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    /// File of accepted tokens, one a line (`#` comments); relative to the working directory.
+    pub token_file: Option<PathBuf>,
+    /// Largest request body the API reads.
+    pub max_body_bytes: u64,
+}
+
+/// Default of `[ingest] max_body_bytes`: 10 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The `[server]` table.
 #[derive(Debug, Clone)]
@@ -123,7 +139,16 @@ struct RawConfig {
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
+    ingest: RawIngest,
+    #[serde(default)]
     category: Vec<Spanned<RawCategory>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawIngest {
+    token_file: Option<String>,
+    max_body_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +167,7 @@ struct RawSite {
     max_items: Spanned<i64>,
     #[serde(default = "default_ttl")]
     ttl_minutes: Spanned<i64>,
+    image_base_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -200,11 +226,12 @@ impl Config {
         let mut v = Validator { path, text, problems: Vec::new() };
         let site = v.site(raw.site.into_inner());
         let server = v.server(raw.server);
+        let ingest = v.ingest(raw.ingest);
         let categories = v.categories(raw.category);
         if !v.problems.is_empty() {
             return Err(ConfigError { problems: v.problems });
         }
-        Ok(Config { path: path.to_path_buf(), site: site.expect("checked"), server, categories })
+        Ok(Config { path: path.to_path_buf(), site: site.expect("checked"), server, ingest, categories })
     }
 
     /// The resolved tree as indented text, for `sihai check-config`.
@@ -259,7 +286,7 @@ impl Validator<'_> {
     }
 
     fn site(&mut self, raw: RawSite) -> Option<Site> {
-        let base_url = self.base_url(&raw.base_url);
+        let base_url = self.base_url(&raw.base_url, "base_url");
         let timezone = match raw.timezone.get_ref().parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
@@ -282,13 +309,14 @@ impl Validator<'_> {
         }
         if !is_tag_authority(raw.tag_authority.get_ref()) {
             let t = raw.tag_authority.get_ref().clone();
-            self.at(&raw.tag_authority, format!("[site] tag_authority {t:?} is not an RFC 4151 authority; fix: a domain you own and a date, e.g. \"news.example.com,2026\""));
+            self.at(&raw.tag_authority, format!("[site] tag_authority {t:?} is not an RFC 4151 authority; fix: a lowercase domain you own (or e-mail address) and a date, e.g. \"news.example.com,2026\""));
         }
         if raw.title.trim().is_empty() {
             self.problems.push(format!("{}: [site] title is empty; fix: give the site's name", self.path.display()));
         }
         let max_items = self.count(&raw.max_items, "[site] max_items");
         let ttl_minutes = self.minutes(&raw.ttl_minutes, "[site] ttl_minutes");
+        let image_base_url = raw.image_base_url.as_ref().map(|u| self.base_url(u, "image_base_url"));
         Some(Site {
             title: raw.title.trim().to_string(),
             description: raw.description.trim().to_string(),
@@ -298,10 +326,30 @@ impl Validator<'_> {
             tag_authority: raw.tag_authority.into_inner(),
             max_items,
             ttl_minutes,
+            image_base_url: match image_base_url {
+                Some(u) => Some(u?),
+                None => None,
+            },
         })
     }
 
-    fn base_url(&mut self, raw: &Spanned<String>) -> Option<Url> {
+    fn ingest(&mut self, raw: RawIngest) -> Ingest {
+        let max_body_bytes = match raw.max_body_bytes {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(n) if *n.get_ref() >= 1024 => *n.get_ref() as u64,
+            Some(n) => {
+                let v = *n.get_ref();
+                self.at(
+                    &n,
+                    format!("[ingest] max_body_bytes = {v} is too small; fix: at least 1024 (default 10485760)"),
+                );
+                DEFAULT_MAX_BODY_BYTES
+            }
+        };
+        Ingest { token_file: raw.token_file.map(PathBuf::from), max_body_bytes }
+    }
+
+    fn base_url(&mut self, raw: &Spanned<String>, key: &str) -> Option<Url> {
         let text = raw.get_ref();
         let problem = match Url::parse(text) {
             Ok(url) if !matches!(url.scheme(), "http" | "https") => "its scheme must be http or https",
@@ -319,7 +367,7 @@ impl Validator<'_> {
         self.at(
             raw,
             format!(
-                "[site] base_url {text:?}: {problem}; fix: the public URL of sihai, e.g. \"https://news.example.com/\""
+                "[site] {key} {text:?}: {problem}; fix: an absolute http(s) URL, e.g. \"https://news.example.com/\""
             ),
         );
         None
@@ -602,7 +650,8 @@ fn is_language_tag(s: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// RFC 4151: `authorityName "," date`, a DNS name or e-mail address and a `YYYY[-MM[-DD]]`.
+/// RFC 4151: `authorityName "," date`, a DNS name or e-mail address and a `YYYY[-MM[-DD]]`;
+/// lowercase only, as the W3C validator's tag pattern demands of Atom ids.
 fn is_tag_authority(s: &str) -> bool {
     let Some((name, date)) = s.rsplit_once(',') else { return false };
     let dns_ok = |d: &str| {
@@ -610,7 +659,7 @@ fn is_tag_authority(s: &str) -> bool {
             && d.split('.').all(|l| {
                 !l.is_empty()
                     && l.len() <= 63
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                     && !l.starts_with('-')
                     && !l.ends_with('-')
             })
@@ -618,7 +667,7 @@ fn is_tag_authority(s: &str) -> bool {
     let name_ok = match name.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
-                && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
+                && local.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
                 && dns_ok(domain)
         }
         None => dns_ok(name),
@@ -756,7 +805,15 @@ name = "国际"
         for ok in ["sihai.example,2026", "a@b.example,2026-01", "x.example,2026-01-31"] {
             assert!(is_tag_authority(ok), "{ok}");
         }
-        for bad in ["sihai.example", "sihai.example,2026-13", ",2026", "a b,2026", "x.example,2026-02-30"] {
+        for bad in [
+            "sihai.example",
+            "sihai.example,2026-13",
+            ",2026",
+            "a b,2026",
+            "x.example,2026-02-30",
+            "News.example,2026",
+            "a+b@x.example,2026",
+        ] {
             assert!(!is_tag_authority(bad), "{bad}");
         }
     }

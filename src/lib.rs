@@ -10,6 +10,7 @@
 //! - [`http`]: hyper server and routes over a [`publish::Publisher`]
 //! - [`cli`]: the `sihai` commands (`serve`, `import`, `check-config`)
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod feed;

@@ -6,6 +6,7 @@
 //! no store read and no rendering.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -13,7 +14,8 @@ use chrono::{TimeZone, Utc};
 
 use crate::config::Config;
 use crate::feed::{self, FeedDoc, Format, Target};
-use crate::store::{FeedMeta, Store, StoreError, ALL};
+use crate::model::{Article, StoredArticle, WriteStatus};
+use crate::store::{FeedMeta, Store, StoreError, Written, ALL};
 
 /// Bytes ready to send, with the headers that describe them.
 #[derive(Debug)]
@@ -69,6 +71,8 @@ pub struct Publisher {
     store: Arc<Store>,
     /// Rendered representations by feed; cleared by [`Publisher::invalidate`].
     cache: Mutex<HashMap<(Target, Representation), Arc<Rendered>>>,
+    /// Moves on every invalidation: a render that started before a write is not cached.
+    generation: AtomicU64,
 }
 
 /// Records in the store every feed `config` has (ids, first-seen and config-change times)
@@ -91,7 +95,7 @@ impl Publisher {
     /// A publisher over an open store; records the config's feeds in it first.
     pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<Publisher, StoreError> {
         sync_feeds(&config, &store, now())?;
-        Ok(Publisher { config, store, cache: Mutex::new(HashMap::new()) })
+        Ok(Publisher { config, store, cache: Mutex::new(HashMap::new()), generation: AtomicU64::new(0) })
     }
 
     /// The configuration being served.
@@ -112,14 +116,68 @@ impl Publisher {
         if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&(target, repr)) {
             return Ok(hit.clone());
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let rendered = Arc::new(self.render(target, repr)?);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert((target, repr), rendered.clone());
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) == generation {
+            cache.insert((target, repr), rendered.clone());
+        }
         Ok(rendered)
     }
 
     /// Drops every ready copy: the next request renders from the store.
     pub fn invalidate(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.clear();
+    }
+
+    /// Stores articles (or, with `dry_run`, says what storing them would do). Returns once
+    /// the write is durable; the very next request sees it.
+    pub fn ingest(&self, articles: Vec<Article>, dry_run: bool) -> Result<Vec<Written>, StoreError> {
+        let authority = &self.config.site.tag_authority;
+        if dry_run {
+            return self.store.preview(articles, now(), authority);
+        }
+        let written = self.store.upsert(articles, now(), authority)?;
+        if written.iter().any(|w| w.status != WriteStatus::Unchanged) {
+            self.invalidate();
+        }
+        self.store.sync()?;
+        Ok(written)
+    }
+
+    /// Deletes an article from the store and every feed; whether it existed. Durable on return.
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let existed = self.store.delete(id, now())?;
+        if existed {
+            self.invalidate();
+            self.store.sync()?;
+        }
+        Ok(existed)
+    }
+
+    /// The stored article with this id (scheduled ones included).
+    pub fn article(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
+        self.store.get(id)
+    }
+
+    /// A page of published articles, newest first, of a category (with descendants) or the
+    /// whole site, after a cursor; with the next page's cursor.
+    pub fn list(
+        &self,
+        target: Target,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<StoredArticle>, Option<String>), StoreError> {
+        let cats = &self.config.categories;
+        match target {
+            Target::All => self.store.page(None, limit, now(), after),
+            Target::Category(i) => {
+                let subtree: Vec<&str> = cats.subtree(i).into_iter().map(|j| cats.list[j].slug.as_str()).collect();
+                self.store.page(Some(&subtree), limit, now(), after)
+            }
+        }
     }
 
     /// The HTML page of one article, if the id is stored and published.

@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,11 @@ pub struct Store {
     /// Held while a write reads the old state and applies its batch, so two writers never
     /// interleave their read-modify-write.
     writer: Mutex<()>,
+    /// Batches applied so far; a sync makes all of them durable.
+    applied: AtomicU64,
+    /// How many applied batches are known durable; held while flushing, so concurrent
+    /// writers share one flush (group commit).
+    durable: Mutex<u64>,
 }
 
 /// The slug of the whole-site feed in [`FeedMeta`] keys.
@@ -119,7 +125,13 @@ impl Store {
                 }
                 other => io_err(dir, other),
             })?;
-        let store = Store { db, path: dir.to_path_buf(), writer: Mutex::new(()) };
+        let store = Store {
+            db,
+            path: dir.to_path_buf(),
+            writer: Mutex::new(()),
+            applied: AtomicU64::new(0),
+            durable: Mutex::new(0),
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -141,6 +153,21 @@ impl Store {
     /// Makes every write so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| io_err(&self.path, e))
+    }
+
+    /// Makes every write applied before this call durable. Concurrent callers share
+    /// flushes: one that waited while another flushed returns at once if that flush
+    /// covered its write.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let wanted = self.applied.load(Ordering::Acquire);
+        let mut durable = self.durable.lock().unwrap_or_else(|p| p.into_inner());
+        if *durable >= wanted {
+            return Ok(());
+        }
+        let target = self.applied.load(Ordering::Acquire);
+        self.flush()?;
+        *durable = target;
+        Ok(())
     }
 
     /// The stored article with this id.
@@ -178,13 +205,30 @@ impl Store {
     /// Upserts `articles` in order (a later one with the same id wins) in one atomic
     /// batch, minting GUIDs with `tag_authority` for ids never seen. Not flushed.
     pub fn upsert(&self, articles: Vec<Article>, now: i64, tag_authority: &str) -> Result<Vec<Written>, StoreError> {
+        self.write(articles, now, tag_authority, true)
+    }
+
+    /// What [`Store::upsert`] would answer, writing nothing (a dry run).
+    pub fn preview(&self, articles: Vec<Article>, now: i64, tag_authority: &str) -> Result<Vec<Written>, StoreError> {
+        self.write(articles, now, tag_authority, false)
+    }
+
+    fn write(
+        &self,
+        articles: Vec<Article>,
+        now: i64,
+        tag_authority: &str,
+        apply: bool,
+    ) -> Result<Vec<Written>, StoreError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut plan = Plan::new(self, now, tag_authority);
         let mut out = Vec::with_capacity(articles.len());
         for article in articles {
             out.push(plan.upsert(article)?);
         }
-        plan.apply()?;
+        if apply {
+            plan.apply()?;
+        }
         Ok(out)
     }
 
@@ -201,13 +245,41 @@ impl Store {
     /// The newest `limit` articles published at or before `now`: of the whole site when
     /// `slugs` is `None`, else of those categories (an article in several appears once).
     pub fn newest(&self, slugs: Option<&[&str]>, limit: usize, now: i64) -> Result<Vec<StoredArticle>, StoreError> {
+        self.scan(slugs, limit, &time_key(now))
+    }
+
+    /// A page of the listing [`Store::newest`] gives, continuing after `after` (a cursor
+    /// from the previous page); the cursor of the next page when this one is full.
+    pub fn page(
+        &self,
+        slugs: Option<&[&str]>,
+        limit: usize,
+        now: i64,
+        after: Option<&str>,
+    ) -> Result<(Vec<StoredArticle>, Option<String>), StoreError> {
+        let from = match after {
+            None => time_key(now).to_vec(),
+            Some(cursor) => {
+                let mut from = decode_cursor(cursor).ok_or_else(|| StoreError::Corrupt("bad cursor".into()))?;
+                from.push(0); // just after the cursor's own entry
+                from.max(time_key(now).to_vec())
+            }
+        };
+        let items = self.scan(slugs, limit, &from)?;
+        let next = (items.len() == limit)
+            .then(|| items.last().map(|a| encode_cursor(&index_suffix(a.article.published, &a.article.id))))
+            .flatten();
+        Ok((items, next))
+    }
+
+    fn scan(&self, slugs: Option<&[&str]>, limit: usize, from: &[u8]) -> Result<Vec<StoredArticle>, StoreError> {
         let prefixes: Vec<Vec<u8>> = match slugs {
             None => vec![b"p/".to_vec()],
             Some(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
         };
         let mut heads = Vec::with_capacity(prefixes.len());
         for prefix in prefixes {
-            let from = with_suffix(prefix.clone(), &time_key(now));
+            let from = with_suffix(prefix.clone(), from);
             let iter = self.db.range(from..prefix_end(&prefix));
             if let Some(head) = self.advance(Head { suffix: Vec::new(), iter, prefix_len: prefix.len() })? {
                 heads.push(head);
@@ -393,7 +465,9 @@ impl<'s> Plan<'s> {
         for (slug, meta) in &self.metas {
             self.batch.insert(meta_key(slug), encode(meta));
         }
-        self.store.db.apply_batch(self.batch).map_err(|e| io_err(&self.store.path, e))
+        self.store.db.apply_batch(self.batch).map_err(|e| io_err(&self.store.path, e))?;
+        self.store.applied.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 }
 
@@ -426,9 +500,12 @@ const TAG_SPECIFIC: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b':')
     .remove(b'@');
 
-/// The GUID of a new id: `tag:{authority}:{id}`, the id percent-encoded where RFC 4151 asks.
+/// The GUID of a new id: `tag:{authority}:{id}`, the id in Unicode NFC (the canonical
+/// form validators compare with) percent-encoded where RFC 4151 asks.
 pub fn mint_guid(tag_authority: &str, id: &str) -> String {
-    format!("tag:{tag_authority}:{}", percent_encoding::utf8_percent_encode(id, TAG_SPECIFIC))
+    use unicode_normalization::UnicodeNormalization;
+    let nfc: String = id.nfc().collect();
+    format!("tag:{tag_authority}:{}", percent_encoding::utf8_percent_encode(&nfc, TAG_SPECIFIC))
 }
 
 fn article_key(id: &str) -> Vec<u8> {
@@ -472,6 +549,19 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
         }
     }
     vec![u8::MAX; prefix.len() + 1]
+}
+
+/// A listing cursor: the index suffix of the last article shown, in hex.
+fn encode_cursor(suffix: &[u8]) -> String {
+    suffix.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The index suffix a cursor stands for; `None` if it is not one.
+pub fn decode_cursor(cursor: &str) -> Option<Vec<u8>> {
+    if cursor.len() < 16 || cursor.len() % 2 != 0 || cursor.len() > 1000 {
+        return None;
+    }
+    (0..cursor.len()).step_by(2).map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok()).collect()
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -646,5 +736,6 @@ mod tests {
         assert_eq!(mint_guid("t.example,2026", "a b/c#d%e"), "tag:t.example,2026:a%20b%2Fc%23d%25e");
         assert_eq!(mint_guid("t.example,2026", "新闻-1"), "tag:t.example,2026:%E6%96%B0%E9%97%BB-1");
         assert_eq!(mint_guid("t.example,2026", "x:y@z"), "tag:t.example,2026:x:y@z");
+        assert_eq!(mint_guid("t.example,2026", "cafe\u{301}"), "tag:t.example,2026:caf%C3%A9");
     }
 }

@@ -62,7 +62,9 @@ fn entry(doc: &FeedDoc, it: &FeedItem) -> Entry {
         categories,
         links,
         published: Some(it.published.fixed_offset()),
-        summary: (!it.excerpt.is_empty()).then(|| Text::plain(it.excerpt.clone())),
+        // Validators want textual content in every entry: an article with neither content
+        // nor summary is summarized by its title.
+        summary: Some(Text::plain(if it.excerpt.is_empty() { it.title.clone() } else { it.excerpt.clone() })),
         content: it.content_html.as_ref().map(|html| Content {
             value: Some(html.clone()),
             content_type: Some("html".into()),

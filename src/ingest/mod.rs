@@ -1,13 +1,17 @@
 //! Raw inputs to normalized articles: the ingest stage of config -> ingest -> store.
 //!
-//! `json` splits input into located records, `normalize` turns one record into an
+//! `json` splits JSON input into located records, `page` reads article pages (UTF-8 or
+//! GB18030) into article objects, `normalize` turns one object into an
 //! [`Article`](crate::model::Article) or a list of field problems, `dates` and `text` hold
 //! the rules for dates and strings. Nothing here touches the store.
 
 pub mod dates;
 pub mod json;
 pub mod normalize;
+pub mod page;
 pub mod text;
+
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::model::Article;
@@ -15,8 +19,14 @@ use crate::model::Article;
 /// One problem with one input article, as reported to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// `FILE:LINE` (or `FILE:LINE (item N)` inside an array).
-    pub location: String,
+    /// The input's name (a file, `-`, or `body` for an HTTP request).
+    pub source: String,
+    /// 1-based line the article (or the syntax error) is on, when known.
+    pub line: Option<usize>,
+    /// 1-based column of a syntax error.
+    pub column: Option<usize>,
+    /// Whether the article sat in a JSON array (its index is then shown).
+    pub in_array: bool,
     /// 0-based position of the article in its input.
     pub index: usize,
     /// The article's id, when it gave one.
@@ -27,9 +37,40 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem with a whole input (unreadable, wrong kind, not JSON).
+    pub fn whole(source: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            source: source.to_string(),
+            line: None,
+            column: None,
+            in_array: false,
+            index: 0,
+            id: None,
+            field: String::new(),
+            message: message.into(),
+        }
+    }
+
+    /// `FILE:LINE[:COLUMN]`, with `(item N)` inside an array.
+    pub fn location(&self) -> String {
+        let mut loc = self.source.clone();
+        if let Some(l) = self.line {
+            loc.push_str(&format!(":{l}"));
+            if let Some(c) = self.column {
+                loc.push_str(&format!(":{c}"));
+            }
+        }
+        if self.in_array {
+            loc.push_str(&format!(" (item {})", self.index));
+        }
+        loc
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:", self.location)?;
+        write!(f, "{}:", self.location())?;
         if let Some(id) = &self.id {
             write!(f, " id {id:?}:")?;
         }
@@ -45,49 +86,126 @@ impl std::fmt::Display for Problem {
 pub struct Parsed {
     /// Articles that normalized, in input order.
     pub articles: Vec<Article>,
+    /// How many articles the input held (good and bad).
+    pub total: usize,
+    /// The input could not be read as articles at all (not JSON, undecodable): a
+    /// malformed request rather than invalid articles.
+    pub unreadable: bool,
     /// Everything wrong; when not empty, nothing should be written.
     pub problems: Vec<Problem>,
 }
 
+/// What kind of input a body or file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Article JSON: an object, an array, or JSON Lines.
+    Json,
+    /// An article page, as text or HTML, in UTF-8 or GB18030.
+    Page,
+}
+
+impl InputKind {
+    /// The kind of a file by its extension.
+    pub fn from_extension(ext: &str) -> Option<InputKind> {
+        match ext.to_ascii_lowercase().as_str() {
+            "json" | "jsonl" | "ndjson" => Some(InputKind::Json),
+            "txt" | "html" | "htm" => Some(InputKind::Page),
+            _ => None,
+        }
+    }
+
+    /// The kind of an HTTP body by its `Content-Type` (JSON when absent).
+    pub fn from_content_type(content_type: Option<&str>) -> Option<InputKind> {
+        let Some(ct) = content_type else { return Some(InputKind::Json) };
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match mime.as_str() {
+            "application/json"
+            | "application/x-ndjson"
+            | "application/jsonl"
+            | "application/json-lines"
+            | "application/x-jsonlines"
+            | "" => Some(InputKind::Json),
+            "text/plain" | "text/html" => Some(InputKind::Page),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one input of `kind` named `source` into articles.
+pub fn parse_input(source: &str, bytes: &[u8], kind: InputKind, config: &Config) -> Parsed {
+    match kind {
+        InputKind::Json => match std::str::from_utf8(bytes) {
+            Ok(text) => parse_json(source, text, config),
+            Err(e) => Parsed {
+                unreadable: true,
+                problems: vec![Problem::whole(
+                    source,
+                    format!("JSON must be UTF-8; invalid byte at offset {}", e.valid_up_to()),
+                )],
+                ..Parsed::default()
+            },
+        },
+        InputKind::Page => parse_page(source, bytes, config),
+    }
+}
+
 /// Reads JSON text (object, array, JSON Lines) named `source` into articles.
 pub fn parse_json(source: &str, text: &str, config: &Config) -> Parsed {
-    let mut parsed = Parsed::default();
     let records = match json::split_records(text) {
         Ok(r) => r,
         Err(e) => {
-            parsed.problems.push(Problem {
-                location: format!("{source}:{}:{}", e.line, e.column),
-                index: 0,
-                id: None,
-                field: String::new(),
-                message: format!("not valid JSON: {}", e.message),
-            });
+            let mut p = Problem::whole(source, format!("not valid JSON: {}", e.message));
+            (p.line, p.column) = (Some(e.line), Some(e.column));
+            return Parsed { problems: vec![p], unreadable: true, ..Parsed::default() };
+        }
+    };
+    let mut parsed = Parsed { total: records.len(), ..Parsed::default() };
+    for rec in records {
+        let place =
+            Problem { line: Some(rec.line), in_array: rec.in_array, index: rec.index, ..Problem::whole(source, "") };
+        normalize_into(&mut parsed, &rec.value, place, config);
+    }
+    parsed
+}
+
+/// Reads an article page (text or HTML, UTF-8 or GB18030) named `source`.
+pub fn parse_page(source: &str, bytes: &[u8], config: &Config) -> Parsed {
+    let mut parsed = Parsed { total: 1, ..Parsed::default() };
+    let text = match page::decode(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            parsed.problems.push(Problem::whole(source, e));
+            parsed.unreadable = true;
             return parsed;
         }
     };
-    for rec in records {
-        match normalize::normalize(&rec.value, config) {
-            Ok(a) => parsed.articles.push(a),
-            Err(problems) => {
-                let location = if rec.in_array {
-                    format!("{source}:{} (item {})", rec.line, rec.index)
-                } else {
-                    format!("{source}:{}", rec.line)
-                };
-                let id = rec.value.get("id").and_then(|v| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                });
-                parsed.problems.extend(problems.into_iter().map(|p| Problem {
-                    location: location.clone(),
-                    index: rec.index,
-                    id: id.clone(),
-                    field: p.field,
-                    message: p.message,
-                }));
-            }
-        }
+    match page::parse(&text, config.site.image_base_url.as_ref()) {
+        Ok(value) => normalize_into(&mut parsed, &value, Problem::whole(source, ""), config),
+        Err(problems) => parsed.problems.extend(problems.into_iter().map(|p| Problem {
+            field: p.field,
+            message: p.message,
+            ..Problem::whole(source, "")
+        })),
     }
     parsed
+}
+
+/// Normalizes one value into `parsed`, its problems placed like `place`.
+fn normalize_into(parsed: &mut Parsed, value: &Value, place: Problem, config: &Config) {
+    match normalize::normalize(value, config) {
+        Ok(a) => parsed.articles.push(a),
+        Err(problems) => {
+            let id = value.get("id").and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            parsed.problems.extend(problems.into_iter().map(|p| Problem {
+                id: id.clone(),
+                field: p.field,
+                message: p.message,
+                ..place.clone()
+            }));
+        }
+    }
 }

@@ -14,10 +14,10 @@ use url::Url;
 /// Characters an RSS `description` excerpt keeps before it is cut.
 const EXCERPT_CHARS: usize = 200;
 
-/// Whether XML 1.0 allows `c` in a document; C1 controls are refused too (allowed by
-/// XML but never meaningful text, and validators flag them).
+/// Whether XML 1.0 allows `c` in a document; C1 controls and U+FFFD are refused too
+/// (allowed by XML, but never meaningful text: validators flag them as bad characters).
 pub fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffc}' | '\u{10000}'..='\u{10ffff}')
 }
 
 /// `s` without the characters [`is_xml_char`] refuses.
@@ -37,24 +37,29 @@ thread_local! {
 /// whitespace runs folded to one space and trimmed.
 pub fn plain_text(s: &str) -> String {
     let s = strip_xml_illegal(s);
-    let text = if s.contains(['<', '&']) {
-        let cleaned = TEXT_ONLY.with(|b| b.clean(&space_block_ends(&s)).to_string());
-        unescape_serialized_text(&cleaned)
-    } else {
-        s
-    };
+    let text = if s.contains(['<', '&']) { text_of_html(&s, " ") } else { s };
     fold_whitespace(&text)
 }
 
-/// Puts a space before the ends of block elements, so their texts do not run together.
-fn space_block_ends(html: &str) -> String {
-    let mut out = html.to_string();
-    for close in ["</p>", "</div>", "</li>", "</h1>", "</h2>", "</h3>", "</h4>", "</td>", "<br"] {
-        if out.contains(close) {
-            out = out.replace(close, &format!(" {close}"));
+/// The text of an HTML document with a line per block (paragraph, heading, list item,
+/// line break), for reading article pages.
+pub fn html_to_lines(html: &str) -> String {
+    text_of_html(html, "\n")
+}
+
+/// The text of HTML, with `separator` put where a block ends so texts do not run together.
+fn text_of_html(html: &str, separator: &str) -> String {
+    let mut marked = html.to_string();
+    for close in [
+        "</p>", "</div>", "</li>", "</h1>", "</h2>", "</h3>", "</h4>", "</h5>", "</h6>", "</td>", "</tr>", "</title>",
+        "<br",
+    ] {
+        if marked.contains(close) {
+            marked = marked.replace(close, &format!("{separator}{close}"));
         }
     }
-    out
+    let cleaned = TEXT_ONLY.with(|b| b.clean(&marked).to_string());
+    unescape_serialized_text(&cleaned)
 }
 
 /// Undoes the escaping html5ever's serializer applies to text nodes (exactly these four).
@@ -126,7 +131,7 @@ mod tests {
 
     #[test]
     fn illegal_xml_characters_are_removed() {
-        assert_eq!(strip_xml_illegal("a\u{1}b\u{b}c\u{c}d\u{1f}e\u{fffe}f\u{ffff}g\u{85}h"), "abcdefgh");
+        assert_eq!(strip_xml_illegal("a\u{1}b\u{b}c\u{c}d\u{1f}e\u{fffe}f\u{ffff}g\u{85}h\u{fffd}"), "abcdefgh");
         assert_eq!(strip_xml_illegal("tab\tnl\ncr\r 中文 😀"), "tab\tnl\ncr\r 中文 😀");
     }
 
