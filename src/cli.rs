@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::client;
 use crate::config::{Config, DEFAULT_PATH};
 use crate::ingest::{self, InputKind, Parsed};
 use crate::model::WriteStatus;
@@ -46,6 +47,22 @@ pub enum Command {
     },
     /// Validate the configuration and print the resolved category tree.
     CheckConfig,
+    /// Send articles (.json, .jsonl, .txt/.html pages; - for stdin) to the running daemon.
+    Ingest {
+        /// The daemon's URL (default: http:// and [server] listen).
+        #[arg(long)]
+        server: Option<String>,
+        /// File holding the token (default: SIHAI_TOKEN, then [ingest] token_file, then
+        /// <data_dir>/ingest.token).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Validate and report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Files to send.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Import articles (.json, .jsonl; - for stdin) into the store while the daemon is
     /// stopped. Nothing is written if any article is invalid.
     Import {
@@ -100,6 +117,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Serve { listen, data_dir } => serve(config, listen, data_dir),
         Command::Import { data_dir, files } => import(&config, data_dir, &files),
+        Command::Ingest { server, token_file, dry_run, files } => {
+            let token = match crate::auth::client_token(&config, token_file.as_deref()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("sihai: {e}");
+                    return Ok(Outcome::StoreUnavailable);
+                }
+            };
+            let server = server.unwrap_or_else(|| client::default_server(&config));
+            let args = client::IngestArgs { server, token, dry_run, files: &files };
+            let max_batch = (config.ingest.max_body_bytes / 2) as usize;
+            Ok(match client::ingest(&args, max_batch) {
+                client::ClientOutcome::Accepted => Outcome::Ok,
+                client::ClientOutcome::Refused => Outcome::Refused,
+                client::ClientOutcome::Unavailable => Outcome::StoreUnavailable,
+            })
+        }
     }
 }
 
@@ -129,6 +163,15 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             return Ok(Outcome::StoreUnavailable);
         }
     };
+    let tokens = match crate::auth::Tokens::load(&config, &config.server.data_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sihai: ingest tokens: {e}");
+            return Ok(Outcome::BadConfig);
+        }
+    };
+    tracing::info!("ingest API tokens from {}", tokens.origin);
+    let state = Arc::new(crate::http::State { publisher, tokens });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -140,7 +183,7 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             config.server.data_dir.display(),
             config.categories.list.len()
         );
-        crate::http::serve(listener, publisher, stop_signal()).await;
+        crate::http::serve(listener, state, stop_signal()).await;
         anyhow::Ok(())
     })?;
     store.flush().context("flushing the store at shutdown")?;

@@ -3,15 +3,18 @@
 //! Data flows one way, and each stage is a module:
 //!
 //! - [`config`]: raw TOML -> validated [`config::Config`] (the category tree resolved once)
-//! - [`ingest`]: raw inputs (JSON, JSON Lines) -> normalized [`model::Article`]s
+//! - [`ingest`]: raw inputs (JSON, JSON Lines, article pages) -> normalized [`model::Article`]s
 //! - [`store`]: the only module that knows sled: articles, GUIDs, indexes, feed times
 //! - [`feed`]: stored articles -> a prepared feed -> RSS / Atom / HTML bytes (no I/O)
 //! - [`publish`]: store + feed, rendered once per change and kept ready
 //! - [`http`]: hyper server and routes over a [`publish::Publisher`]
-//! - [`cli`]: the `sihai` commands (`serve`, `import`, `check-config`)
+//! - [`auth`]: ingest tokens
+//! - [`client`]: `sihai ingest`, the API client
+//! - [`cli`]: the `sihai` commands (`serve`, `import`, `ingest`, `check-config`)
 
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod feed;
 pub mod http;

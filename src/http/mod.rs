@@ -4,6 +4,7 @@
 //! daemon binds the configured address; routes live in `routes.rs`, response helpers in
 //! `response.rs`.
 
+mod api;
 mod response;
 mod routes;
 
@@ -17,14 +18,23 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::auth::Tokens;
 use crate::publish::Publisher;
+
+/// What every request handler shares.
+pub struct State {
+    /// Feeds, pages and writes.
+    pub publisher: Arc<Publisher>,
+    /// Tokens accepted by the `/api` routes.
+    pub tokens: Tokens,
+}
 
 /// How long in-flight requests may run after the stop signal.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Serves `publisher` on `listener` until `shutdown` completes, then lets in-flight
+/// Serves `state` on `listener` until `shutdown` completes, then lets in-flight
 /// requests finish (up to [`SHUTDOWN_DEADLINE`]).
-pub async fn serve(listener: TcpListener, publisher: Arc<Publisher>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
     let builder = Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -40,10 +50,10 @@ pub async fn serve(listener: TcpListener, publisher: Arc<Publisher>, shutdown: i
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let publisher = publisher.clone();
+                let state = state.clone();
                 let service = service_fn(move |req| {
-                    let publisher = publisher.clone();
-                    async move { Ok::<_, std::convert::Infallible>(routes::handle(req, &publisher).await) }
+                    let state = state.clone();
+                    async move { Ok::<_, std::convert::Infallible>(routes::handle(req, state).await) }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);

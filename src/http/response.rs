@@ -2,8 +2,9 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED, VARY};
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED, VARY, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
+use serde_json::{json, Value};
 
 use crate::publish::Rendered;
 
@@ -47,5 +48,36 @@ pub fn rendered(doc: &Rendered) -> Response<Body> {
 pub fn html(page: String) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(page)));
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut body = serde_json::to_vec(value).unwrap_or_default();
+    body.push(b'\n');
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// An API error: `{"error": {"status", "message", "problems"}}`.
+pub fn json_error(status: StatusCode, message: &str, problems: &[Value]) -> Response<Body> {
+    json(status, &json!({"error": {"status": status.as_u16(), "message": message, "problems": problems}}))
+}
+
+/// 401 asking for a bearer token.
+pub fn unauthorized() -> Response<Body> {
+    let mut r =
+        json_error(StatusCode::UNAUTHORIZED, "a valid token is required: send `Authorization: Bearer TOKEN`", &[]);
+    r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"sihai\""));
+    r
+}
+
+/// 204 with no body.
+pub fn no_content() -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
     r
 }

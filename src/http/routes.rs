@@ -6,24 +6,31 @@
 //! | `GET /feeds/{slug}.{rss,atom}` | a category's feed (`all` for the site) |
 //! | `GET /c/{slug}` | a category's page |
 //! | `GET /articles/{id}` | an article's own page |
+//! | `/api/...` | the ingest API (`api.rs`) |
 //!
 //! `HEAD` is answered wherever `GET` is. A panic in a handler becomes a 500.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use super::response::{self, Body};
+use super::State;
 use crate::feed::{Format, Target};
 use crate::publish::{Publisher, Representation};
 
 /// Answers one request.
-pub async fn handle(req: Request<Incoming>, publisher: &Publisher) -> Response<Body> {
+pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return super::api::handle(req, state).await;
+    }
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    match catch_unwind(AssertUnwindSafe(|| route(&method, &path, publisher))) {
+    let path = path.to_string();
+    match catch_unwind(AssertUnwindSafe(|| route(&method, &path, &state.publisher))) {
         Ok(r) => r,
         Err(_) => {
             tracing::error!("handler panicked on {method} {path}");
@@ -76,7 +83,8 @@ fn feed_route(rest: &str, publisher: &Publisher) -> Option<Found> {
     publisher.target(slug).map(|t| Found::Feed(t, format))
 }
 
-fn decode(segment: &str) -> Option<String> {
+/// A percent-encoded path segment as text; `None` if empty or not UTF-8.
+pub fn decode(segment: &str) -> Option<String> {
     let id = percent_decode_str(segment).decode_utf8().ok()?.into_owned();
     (!id.is_empty()).then_some(id)
 }

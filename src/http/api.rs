@@ -1,0 +1,263 @@
+//! The ingest API under `/api`: every route needs a bearer token.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /api/articles[?dry_run=1]` | JSON object, array or JSON Lines, or an article page (text/plain, text/html) |
+//! | `GET /api/articles?category=SLUG&limit=N&after=CURSOR` | a page of articles, newest first |
+//! | `GET /api/articles/{id}` | one stored article with its GUID and stored times |
+//! | `DELETE /api/articles/{id}` | remove an article from the store and every feed |
+//!
+//! Bodies are read only up to `[ingest] max_body_bytes`; parsing, normalizing and the
+//! store write run on the blocking pool, and the answer comes once the write is durable.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+
+use super::response::{self, Body};
+use super::State;
+use crate::config::Config;
+use crate::feed::{self, Target};
+use crate::ingest::{self, InputKind, Problem};
+use crate::model::StoredArticle;
+use crate::store::{decode_cursor, StoreError};
+
+/// Most articles one list request returns.
+const MAX_LIMIT: usize = 1_000;
+/// Articles a list request returns when it gives no limit.
+const DEFAULT_LIMIT: usize = 50;
+
+enum ApiRoute {
+    Collection,
+    Item(String),
+}
+
+/// Answers a request under `/api`.
+pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+    let path = req.uri().path();
+    let route = if path == "/api/articles" || path == "/api/articles/" {
+        ApiRoute::Collection
+    } else {
+        match path.strip_prefix("/api/articles/").and_then(super::routes::decode) {
+            Some(id) => ApiRoute::Item(id),
+            None => return response::json_error(StatusCode::NOT_FOUND, "no such API route", &[]),
+        }
+    };
+    let allow = match route {
+        ApiRoute::Collection => "GET, HEAD, POST",
+        ApiRoute::Item(_) => "GET, HEAD, DELETE",
+    };
+    let method = req.method().clone();
+    let allowed = match route {
+        ApiRoute::Collection => matches!(method, Method::GET | Method::HEAD | Method::POST),
+        ApiRoute::Item(_) => matches!(method, Method::GET | Method::HEAD | Method::DELETE),
+    };
+    if !allowed {
+        let mut r = response::json_error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed here"), &[]);
+        r.headers_mut().insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static(allow));
+        return r;
+    }
+    if !authorized(&req, &state) {
+        return response::unauthorized();
+    }
+    match (route, method) {
+        (ApiRoute::Collection, Method::POST) => post(req, state).await,
+        (ApiRoute::Collection, _) => blocking(state, move |s| list(s, req.uri().query())).await,
+        (ApiRoute::Item(id), Method::DELETE) => blocking(state, move |s| delete(s, &id)).await,
+        (ApiRoute::Item(id), _) => blocking(state, move |s| get(s, &id)).await,
+    }
+}
+
+fn authorized(req: &Request<Incoming>, state: &State) -> bool {
+    let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let mut parts = value.trim().splitn(2, ' ');
+    let scheme = parts.next().unwrap_or("");
+    let token = parts.next().unwrap_or("").trim();
+    scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && state.tokens.accepts(token)
+}
+
+/// Runs store work on the blocking pool; a panic there becomes a 500.
+async fn blocking(state: Arc<State>, f: impl FnOnce(&State) -> Response<Body> + Send + 'static) -> Response<Body> {
+    match tokio::task::spawn_blocking(move || f(&state)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("API handler failed: {e}");
+            response::json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error", &[])
+        }
+    }
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+async fn post(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+    let max = state.publisher.config().ingest.max_body_bytes;
+    let dry_run = matches!(query_param(req.uri().query(), "dry_run").as_deref(), Some("1" | "true" | "yes"));
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some(kind) = InputKind::from_content_type(content_type.as_deref()) else {
+        let msg = format!(
+            "Content-Type {:?} is not accepted: send application/json, application/x-ndjson (JSON Lines), text/plain or text/html (article pages)",
+            content_type.unwrap_or_default()
+        );
+        return response::json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &msg, &[]);
+    };
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return too_large(max);
+    }
+    let body: Bytes = match Limited::new(req.into_body(), max as usize).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(max),
+        Err(e) => return response::json_error(StatusCode::BAD_REQUEST, &format!("could not read the body: {e}"), &[]),
+    };
+    blocking(state, move |s| ingest_body(s, &body, kind, dry_run)).await
+}
+
+fn too_large(max: u64) -> Response<Body> {
+    response::json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than [ingest] max_body_bytes ({max} bytes): send smaller batches"),
+        &[],
+    )
+}
+
+fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Response<Body> {
+    let config = state.publisher.config();
+    let parsed = ingest::parse_input("body", body, kind, config);
+    if parsed.unreadable {
+        let p = &parsed.problems[0];
+        return response::json_error(StatusCode::BAD_REQUEST, &p.to_string(), &problems_json(&parsed.problems));
+    }
+    if !parsed.problems.is_empty() {
+        let bad: std::collections::BTreeSet<usize> = parsed.problems.iter().map(|p| p.index).collect();
+        let msg = format!(
+            "{} of {} article(s) invalid ({} problem(s)); nothing was written",
+            bad.len(),
+            parsed.total,
+            parsed.problems.len()
+        );
+        return response::json_error(StatusCode::UNPROCESSABLE_ENTITY, &msg, &problems_json(&parsed.problems));
+    }
+    if parsed.articles.is_empty() {
+        return response::json_error(StatusCode::UNPROCESSABLE_ENTITY, "the body holds no article", &[]);
+    }
+    match state.publisher.ingest(parsed.articles, dry_run) {
+        Ok(written) => {
+            let results: Vec<Value> = written
+                .iter()
+                .enumerate()
+                .map(|(i, w)| json!({"index": i, "id": w.id, "guid": w.guid, "status": w.status.as_str()}))
+                .collect();
+            response::json(StatusCode::OK, &json!({"dry_run": dry_run, "results": results}))
+        }
+        Err(e) => store_failure(&e),
+    }
+}
+
+fn problems_json(problems: &[Problem]) -> Vec<Value> {
+    problems
+        .iter()
+        .map(|p| {
+            let mut v = json!({"index": p.index, "id": p.id, "field": p.field, "message": p.message});
+            if let Some(l) = p.line {
+                v["line"] = json!(l);
+            }
+            if let Some(c) = p.column {
+                v["column"] = json!(c);
+            }
+            v
+        })
+        .collect()
+}
+
+fn store_failure(e: &StoreError) -> Response<Body> {
+    tracing::error!("store failure: {e}");
+    let mut r = response::json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("the store failed: {e}"), &[]);
+    r.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("5"));
+    r
+}
+
+fn get(state: &State, id: &str) -> Response<Body> {
+    match state.publisher.article(id) {
+        Ok(Some(a)) => response::json(StatusCode::OK, &article_json(&a, state.publisher.config())),
+        Ok(None) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
+        Err(e) => store_failure(&e),
+    }
+}
+
+fn delete(state: &State, id: &str) -> Response<Body> {
+    match state.publisher.delete(id) {
+        Ok(true) => response::no_content(),
+        Ok(false) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
+        Err(e) => store_failure(&e),
+    }
+}
+
+fn list(state: &State, query: Option<&str>) -> Response<Body> {
+    let publisher = &state.publisher;
+    let target = match query_param(query, "category") {
+        None => Target::All,
+        Some(slug) => match publisher.target(&slug) {
+            Some(t) => t,
+            None => {
+                return response::json_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("category {slug:?} is not a category slug"),
+                    &[],
+                )
+            }
+        },
+    };
+    let limit = match query_param(query, "limit").map(|l| l.parse::<usize>()) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => {
+            return response::json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("limit must be a number from 1 to {MAX_LIMIT}"),
+                &[],
+            )
+        }
+    };
+    let after = query_param(query, "after");
+    if after.as_deref().is_some_and(|c| decode_cursor(c).is_none()) {
+        return response::json_error(StatusCode::BAD_REQUEST, "after is not a cursor from a previous page", &[]);
+    }
+    match publisher.list(target, limit, after.as_deref()) {
+        Ok((items, next)) => {
+            let config = publisher.config();
+            let articles: Vec<Value> = items.iter().map(|a| article_json(a, config)).collect();
+            response::json(StatusCode::OK, &json!({"articles": articles, "next": next}))
+        }
+        Err(e) => store_failure(&e),
+    }
+}
+
+/// A stored article as the API shows it: dates in RFC 3339 site time, with its GUID, its
+/// link and the times sihai stored it.
+pub fn article_json(stored: &StoredArticle, config: &Config) -> Value {
+    let a = &stored.article;
+    let t = |secs: i64| feed::site_time(config, secs).to_rfc3339();
+    json!({
+        "id": a.id,
+        "guid": stored.guid,
+        "title": a.title,
+        "url": a.url,
+        "link": a.url.clone().unwrap_or_else(|| feed::article_page_url(config, &a.id)),
+        "categories": a.categories,
+        "published": t(a.published),
+        "updated": t(stored.updated),
+        "authors": a.authors,
+        "summary": a.summary,
+        "content_html": a.content_html,
+        "image": a.image.as_ref().map(|i| json!({"url": i.url, "type": i.mime_type, "length": i.length})),
+        "tags": a.tags,
+        "stored": {"created": t(stored.created), "modified": t(stored.modified)},
+    })
+}
