@@ -124,8 +124,7 @@ fn date_value(line: &str) -> Option<String> {
     let rest = fold_whitespace(rest);
     // The date and an optional time: the first one or two space-separated words.
     let mut words = rest.split(' ');
-    let date = words.next()?.replace(['/', '.'], "-");
-    let date = date.replace('年', "-").replace('月', "-").replace('日', "");
+    let date = words.next()?.replace(['/', '.', '年', '月'], "-").replace('日', "");
     match words.next().filter(|w| w.contains(':') && w.chars().next().is_some_and(|c| c.is_ascii_digit())) {
         Some(time) => Some(format!("{date} {time}")),
         None => Some(date),

@@ -66,8 +66,10 @@ fn import_refuses_everything_when_one_article_is_bad_and_names_file_line_and_fie
     assert!(run.stderr.contains("broken.json:2:"), "{}", run.stderr);
     assert!(run.stderr.contains("not valid JSON"), "{}", run.stderr);
 
-    let wrong = site.write("page.html", "<html></html>");
-    assert!(site.import(&[&wrong]).stderr.contains("cannot import .html files"));
+    let wrong = site.write("notes.md", "# hi");
+    assert!(site.import(&[&wrong]).stderr.contains("cannot read .md files"));
+    let empty_page = site.write("page.html", "<html></html>");
+    assert!(site.import(&[&empty_page]).stderr.contains("page.html: category: no breadcrumb line"));
 
     let run = site.import(&[&good]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -78,10 +78,17 @@ impl Site {
 
     /// Starts the daemon on an ephemeral loopback port and waits until it listens.
     pub fn start(&self) -> Daemon {
+        self.start_with_env(&[])
+    }
+
+    /// Starts the daemon with extra environment variables.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sihai"))
             .arg("--config")
             .arg(&self.config)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("SIHAI_TOKEN")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -89,9 +96,12 @@ impl Site {
             .expect("start daemon");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let log_w = log.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log_w.lock().unwrap().push_str(&format!("{line}\n"));
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(rest.split('/').next().unwrap_or("").to_string());
@@ -103,11 +113,30 @@ impl Site {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("daemon output");
-                panic!("daemon did not start: {:?}", out.status);
+                let status = child.wait().expect("daemon exit");
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("daemon did not start: {status:?}\n{}", log.lock().unwrap());
             }
         };
-        Daemon { child, base: format!("http://{addr}") }
+        let token = std::fs::read_to_string(self.data.join("ingest.token"))
+            .ok()
+            .and_then(|t| t.lines().rfind(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string))
+            .unwrap_or_default();
+        Daemon { child, base: format!("http://{addr}"), token }
+    }
+
+    /// Runs `sihai ingest --server <daemon> ARGS` with the daemon's token.
+    pub fn ingest(&self, d: &Daemon, args: &[&str]) -> Run {
+        Command::new(env!("CARGO_BIN_EXE_sihai"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(["ingest", "--server", &d.base])
+            .args(args)
+            .env("SIHAI_TOKEN", &d.token)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sihai ingest")
+            .into()
     }
 }
 
@@ -115,6 +144,8 @@ impl Site {
 pub struct Daemon {
     child: Child,
     pub base: String,
+    /// The generated ingest token (empty when tokens come from elsewhere).
+    pub token: String,
 }
 
 /// A response: status, headers, body.
@@ -159,6 +190,37 @@ impl Daemon {
     /// POST a body to a path.
     pub fn post(&self, path: &str, body: &str) -> Resp {
         resp(agent().post(format!("{}{path}", self.base)).send(body).expect("POST"))
+    }
+
+    /// A request with a method, headers and body (`ureq` needs a body for POST and PUT).
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+        let uri = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = match body {
+            Some(b) => agent().run(req.body(b.to_vec()).expect("request")),
+            None => agent().run(req.body(()).expect("request")),
+        };
+        resp(r.expect("request"))
+    }
+
+    /// An authorized API call with the daemon's token; JSON bodies.
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+        let auth = format!("Bearer {}", self.token);
+        let r = self.request(
+            method,
+            path,
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            body.map(str::as_bytes),
+        );
+        let v = if r.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&r.body).expect("JSON answer")
+        };
+        (r.status, v)
     }
 
     /// The body of a 200 GET.
