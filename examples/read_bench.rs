@@ -134,7 +134,7 @@ fn main() {
     });
     let warm = args.warmup.min(args.render_iters);
     for (name, kind, target) in &feeds {
-        let prepare = || publisher.prepare(*target).expect("prepare");
+        let prepare = || publisher.prepare(*target, None).expect("prepare");
         let doc = prepare();
         let items = doc.items.len();
         let (m, p) = time(warm, args.render_iters, prepare);

@@ -183,7 +183,13 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             config.server.data_dir.display(),
             config.categories.list.len()
         );
+        let (stop_scheduler, stopped) = tokio::sync::oneshot::channel::<()>();
+        let scheduler = tokio::spawn(publish::run_scheduler(state.publisher.clone(), async {
+            let _ = stopped.await;
+        }));
         crate::http::serve(listener, state, stop_signal()).await;
+        let _ = stop_scheduler.send(());
+        let _ = scheduler.await;
         anyhow::Ok(())
     })?;
     store.flush().context("flushing the store at shutdown")?;
@@ -285,7 +291,7 @@ fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article
     let mut articles = articles.into_iter().peekable();
     while articles.peek().is_some() {
         let chunk: Vec<_> = articles.by_ref().take(IMPORT_BATCH).collect();
-        for w in store.upsert(chunk, now, &config.site.tag_authority)? {
+        for w in store.upsert(chunk, now, &config.site.tag_authority)?.written {
             counts[match w.status {
                 WriteStatus::Created => 0,
                 WriteStatus::Updated => 1,

@@ -7,6 +7,7 @@
 //! - [`store`]: the only module that knows sled: articles, GUIDs, indexes, feed times
 //! - [`feed`]: stored articles -> a prepared feed -> RSS / Atom / HTML bytes (no I/O)
 //! - [`publish`]: store + feed, rendered once per change and kept ready
+//! - [`encoding`]: gzip and br, and Accept-Encoding negotiation
 //! - [`http`]: hyper server and routes over a [`publish::Publisher`]
 //! - [`auth`]: ingest tokens
 //! - [`client`]: `sihai ingest`, the API client
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod encoding;
 pub mod feed;
 pub mod http;
 pub mod ingest;

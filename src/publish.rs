@@ -2,43 +2,107 @@
 //!
 //! The [`Publisher`] is the daemon's shared state. It reads what a feed needs from the
 //! store, has `feed/` prepare and render it, and keeps the bytes with their ETag and
-//! Last-Modified until a write invalidates them, so a request for an unchanged feed does
-//! no store read and no rendering.
+//! Last-Modified (and, on first demand, each compressed coding) until a write to one of
+//! the feed's categories invalidates them. A request for an unchanged feed does no store
+//! read, no rendering and no compression. Concurrent requests for a feed that is not
+//! ready wait for one render (a per-entry lock), and writes go through the publisher so
+//! that invalidation is part of every write.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use chrono::{TimeZone, Utc};
+use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::encoding::{self, Encoding};
 use crate::feed::{self, FeedDoc, Format, Target};
-use crate::model::{Article, StoredArticle, WriteStatus};
+use crate::model::{Article, StoredArticle};
 use crate::store::{FeedMeta, Store, StoreError, Written, ALL};
 
-/// Bytes ready to send, with the headers that describe them.
+/// Most `?limit=N` variants kept ready at once; past it, they are dropped and re-rendered.
+const MAX_LIMIT_VARIANTS: usize = 256;
+
+/// One coding of a ready representation.
 #[derive(Debug)]
-pub struct Rendered {
-    /// The document.
+pub struct Variant {
+    /// The bytes to send.
     pub body: Bytes,
+    /// Strong ETag of these bytes, quoted.
+    pub etag: String,
+}
+
+/// A ready representation: the identity bytes, the codings made on demand, its headers.
+#[derive(Debug)]
+pub struct Entry {
+    identity: Variant,
+    gzip: OnceLock<Variant>,
+    brotli: OnceLock<Variant>,
     /// Its `Content-Type`.
     pub content_type: &'static str,
-    /// Strong ETag: a hash of the bytes, quoted.
-    pub etag: String,
-    /// The feed's stored change time as an HTTP date.
-    pub last_modified: String,
+    /// The feed's stored change time, Unix seconds (for If-Modified-Since).
+    pub last_modified: i64,
+    /// The same as an HTTP date.
+    pub last_modified_http: String,
     /// Seconds a reader may cache it (the feed's ttl).
     pub max_age: u32,
+}
+
+impl Entry {
+    /// The variant in `encoding` if it is ready (identity always is).
+    pub fn ready(&self, encoding: Encoding) -> Option<&Variant> {
+        match encoding {
+            Encoding::Identity => Some(&self.identity),
+            Encoding::Gzip => self.gzip.get(),
+            Encoding::Brotli => self.brotli.get(),
+        }
+    }
+
+    /// The variant in `encoding`, compressing it now if this is its first request
+    /// (concurrent first requests wait for one compression).
+    pub fn variant(&self, encoding: Encoding, stats: &Stats) -> &Variant {
+        let make = || {
+            stats.compressions.fetch_add(1, Ordering::Relaxed);
+            let body = encoding::compress(&self.identity.body, encoding);
+            let etag = format!("{}{}\"", self.identity.etag.trim_end_matches('"'), encoding.etag_suffix());
+            Variant { body: Bytes::from(body), etag }
+        };
+        match encoding {
+            Encoding::Identity => &self.identity,
+            Encoding::Gzip => self.gzip.get_or_init(make),
+            Encoding::Brotli => self.brotli.get_or_init(make),
+        }
+    }
 }
 
 /// What a representation is: a feed format, or the HTML page of a feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Representation {
-    /// `/feeds/{slug}.{rss,atom}`
+    /// `/feeds/{slug}.{rss,atom,json}`
     Feed(Format),
     /// `/c/{slug}` or `/` for the site.
     Page,
+}
+
+/// One cacheable thing: a feed, a representation, and an optional `?limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// Which feed.
+    pub target: Target,
+    /// Which representation.
+    pub repr: Representation,
+    /// `?limit=N` when given (1..=max_items).
+    pub limit: Option<usize>,
+}
+
+/// Counters of the work done, for tests and operators (`GET /api/stats`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Representations rendered from the store.
+    pub renders: AtomicU64,
+    /// Compressions made.
+    pub compressions: AtomicU64,
 }
 
 /// Why a representation could not be produced.
@@ -65,14 +129,22 @@ impl From<StoreError> for PublishError {
     }
 }
 
+/// A cache slot: filled once by the first request after a change; the lock makes
+/// concurrent requests wait for that one render.
+type Slot = Arc<Mutex<Option<Arc<Entry>>>>;
+
 /// The daemon's shared state: config, store and the cache of rendered feeds.
 pub struct Publisher {
     config: Arc<Config>,
     store: Arc<Store>,
-    /// Rendered representations by feed; cleared by [`Publisher::invalidate`].
-    cache: Mutex<HashMap<(Target, Representation), Arc<Rendered>>>,
-    /// Moves on every invalidation: a render that started before a write is not cached.
-    generation: AtomicU64,
+    /// Ready representations. A write removes the slots of the feeds it changes, so a
+    /// request after the write gets a fresh slot; a render still running in a removed
+    /// slot only serves the requests that came before the write.
+    cache: Mutex<HashMap<Key, Slot>>,
+    /// Wakes the scheduler when a write stores an article dated in the future.
+    pub scheduled: Notify,
+    /// Work counters.
+    pub stats: Stats,
 }
 
 /// Records in the store every feed `config` has (ids, first-seen and config-change times)
@@ -83,19 +155,27 @@ pub fn sync_feeds(config: &Config, store: &Store, now: i64) -> Result<(), StoreE
         feeds.push((c.slug.clone(), feed::signature(config, Target::Category(i))));
     }
     store.sync_feeds(&feeds, now, &config.site.tag_authority)?;
+    store.release_due(now)?;
     store.flush()
 }
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {
-    Utc::now().timestamp()
+    chrono::Utc::now().timestamp()
 }
 
 impl Publisher {
-    /// A publisher over an open store; records the config's feeds in it first.
+    /// A publisher over an open store; records the config's feeds in it first and
+    /// releases articles that fell due while it was closed.
     pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<Publisher, StoreError> {
         sync_feeds(&config, &store, now())?;
-        Ok(Publisher { config, store, cache: Mutex::new(HashMap::new()), generation: AtomicU64::new(0) })
+        Ok(Publisher {
+            config,
+            store,
+            cache: Mutex::new(HashMap::new()),
+            scheduled: Notify::new(),
+            stats: Stats::default(),
+        })
     }
 
     /// The configuration being served.
@@ -111,50 +191,111 @@ impl Publisher {
         self.config.categories.by_slug(slug).map(Target::Category)
     }
 
-    /// The representation, rendered now if no ready copy is cached.
-    pub fn get(&self, target: Target, repr: Representation) -> Result<Arc<Rendered>, PublishError> {
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&(target, repr)) {
-            return Ok(hit.clone());
+    /// The most items the feed shows (the bound of `?limit`).
+    pub fn max_items(&self, target: Target) -> usize {
+        match target {
+            Target::All => self.config.site.max_items,
+            Target::Category(i) => self.config.categories.list[i].max_items,
         }
-        let generation = self.generation.load(Ordering::Acquire);
-        let rendered = Arc::new(self.render(target, repr)?);
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
-            cache.insert((target, repr), rendered.clone());
-        }
-        Ok(rendered)
     }
 
-    /// Drops every ready copy: the next request renders from the store.
-    pub fn invalidate(&self) {
+    fn slot(&self, key: Key) -> Slot {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        cache.clear();
+        if key.limit.is_some() && !cache.contains_key(&key) {
+            let variants = cache.keys().filter(|k| k.limit.is_some()).count();
+            if variants >= MAX_LIMIT_VARIANTS {
+                cache.retain(|k, _| k.limit.is_none());
+            }
+        }
+        cache.entry(key).or_default().clone()
+    }
+
+    /// The entry if it is ready now, without blocking (for the request hot path).
+    pub fn ready(&self, key: Key) -> Option<Arc<Entry>> {
+        let slot = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)?.clone();
+        let filled = slot.try_lock().ok()?.clone();
+        filled
+    }
+
+    /// The entry, rendered now if no ready copy is cached (blocking: call it off the
+    /// async executor).
+    pub fn get(&self, key: Key) -> Result<Arc<Entry>, PublishError> {
+        let slot = self.slot(key);
+        let mut filled = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = filled.as_ref() {
+            return Ok(entry.clone());
+        }
+        let entry = Arc::new(self.render(key)?);
+        *filled = Some(entry.clone());
+        Ok(entry)
+    }
+
+    /// Drops the ready copies of the feeds showing these categories (each, its ancestors,
+    /// and the site feed): the next request for them renders from the store.
+    pub fn invalidate(&self, touched: &BTreeSet<String>) {
+        let cats = &self.config.categories;
+        let mut targets = vec![Target::All];
+        for slug in touched {
+            if let Some(i) = cats.by_slug(slug) {
+                targets.push(Target::Category(i));
+                targets.extend(cats.ancestors(i).into_iter().map(Target::Category));
+            }
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|k, _| !targets.contains(&k.target));
+    }
+
+    /// Drops every ready copy.
+    pub fn invalidate_all(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Stores articles (or, with `dry_run`, says what storing them would do). Returns once
     /// the write is durable; the very next request sees it.
     pub fn ingest(&self, articles: Vec<Article>, dry_run: bool) -> Result<Vec<Written>, StoreError> {
         let authority = &self.config.site.tag_authority;
+        let now = now();
         if dry_run {
-            return self.store.preview(articles, now(), authority);
+            return self.store.preview(articles, now, authority);
         }
-        let written = self.store.upsert(articles, now(), authority)?;
-        if written.iter().any(|w| w.status != WriteStatus::Unchanged) {
-            self.invalidate();
+        let future = articles.iter().any(|a| a.published > now);
+        let report = self.store.upsert(articles, now, authority)?;
+        if !report.touched.is_empty() {
+            self.invalidate(&report.touched);
         }
         self.store.sync()?;
-        Ok(written)
+        if future {
+            self.scheduled.notify_one();
+        }
+        Ok(report.written)
     }
 
     /// Deletes an article from the store and every feed; whether it existed. Durable on return.
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let existed = self.store.delete(id, now())?;
-        if existed {
-            self.invalidate();
-            self.store.sync()?;
+        match self.store.delete(id, now())? {
+            None => Ok(false),
+            Some(touched) => {
+                if !touched.is_empty() {
+                    self.invalidate(&touched);
+                }
+                self.store.sync()?;
+                Ok(true)
+            }
         }
-        Ok(existed)
+    }
+
+    /// Releases the scheduled articles that are due: their feeds change (their change
+    /// time becomes the due time) and are re-rendered on the next request. Returns the
+    /// next due instant, if any.
+    pub fn release_due(&self) -> Result<Option<i64>, StoreError> {
+        let now = now();
+        let touched = self.store.release_due(now)?;
+        if !touched.is_empty() {
+            self.invalidate(&touched);
+            self.store.sync()?;
+            tracing::info!("released scheduled articles in {}", touched.iter().cloned().collect::<Vec<_>>().join(", "));
+        }
+        self.store.next_due(now)
     }
 
     /// The stored article with this id (scheduled ones included).
@@ -170,13 +311,15 @@ impl Publisher {
         limit: usize,
         after: Option<&str>,
     ) -> Result<(Vec<StoredArticle>, Option<String>), StoreError> {
+        let subtree = self.subtree_slugs(target);
+        self.store.page(subtree.as_deref(), limit, now(), after)
+    }
+
+    fn subtree_slugs(&self, target: Target) -> Option<Vec<&str>> {
         let cats = &self.config.categories;
         match target {
-            Target::All => self.store.page(None, limit, now(), after),
-            Target::Category(i) => {
-                let subtree: Vec<&str> = cats.subtree(i).into_iter().map(|j| cats.list[j].slug.as_str()).collect();
-                self.store.page(Some(&subtree), limit, now(), after)
-            }
+            Target::All => None,
+            Target::Category(i) => Some(cats.subtree(i).into_iter().map(|j| cats.list[j].slug.as_str()).collect()),
         }
     }
 
@@ -191,27 +334,22 @@ impl Publisher {
         Ok(Some(feed::html::article_page(&doc, &doc.items[0])))
     }
 
-    /// Prepares the feed document of `target` from the store.
-    pub fn prepare(&self, target: Target) -> Result<FeedDoc, PublishError> {
-        let now = now();
-        let (meta, changed, articles) = match target {
-            Target::All => {
-                let meta = self.meta(ALL)?;
-                let changed = meta.changed;
-                (meta, changed, self.store.newest(None, self.config.site.max_items, now)?)
-            }
-            Target::Category(i) => {
-                let cats = &self.config.categories;
-                let subtree: Vec<&str> = cats.subtree(i).into_iter().map(|j| cats.list[j].slug.as_str()).collect();
-                let mut changed = i64::MIN;
-                for slug in &subtree {
-                    changed = changed.max(self.meta(slug)?.changed);
-                }
-                let meta = self.meta(&cats.list[i].slug)?;
-                (meta, changed, self.store.newest(Some(&subtree), cats.list[i].max_items, now)?)
-            }
+    /// Prepares the feed document of `target` (its newest `limit` items) from the store.
+    pub fn prepare(&self, target: Target, limit: Option<usize>) -> Result<FeedDoc, PublishError> {
+        let slug = match target {
+            Target::All => ALL,
+            Target::Category(i) => self.config.categories.list[i].slug.as_str(),
         };
-        Ok(feed::prepare(&self.config, target, &meta.feed_id, changed, &articles))
+        let subtree = self.subtree_slugs(target);
+        let mut changed = self.meta(slug)?.changed;
+        for s in subtree.iter().flatten() {
+            changed = changed.max(self.meta(s)?.changed);
+        }
+        let count = limit.unwrap_or_else(|| self.max_items(target));
+        let articles = self.store.newest(subtree.as_deref(), count, now())?;
+        let mut doc = feed::prepare(&self.config, target, &self.meta(slug)?.feed_id, changed, &articles);
+        doc.self_query = limit.map(|n| format!("?limit={n}")).unwrap_or_default();
+        Ok(doc)
     }
 
     fn meta(&self, slug: &str) -> Result<FeedMeta, StoreError> {
@@ -223,29 +361,67 @@ impl Publisher {
         }))
     }
 
-    fn render(&self, target: Target, repr: Representation) -> Result<Rendered, PublishError> {
-        let doc = self.prepare(target)?;
-        let (body, content_type) = match repr {
+    fn render(&self, key: Key) -> Result<Entry, PublishError> {
+        self.stats.renders.fetch_add(1, Ordering::Relaxed);
+        let doc = self.prepare(key.target, key.limit)?;
+        let render_err = |e: String| PublishError::Render(e);
+        let (body, content_type) = match key.repr {
             Representation::Feed(Format::Rss) => {
-                (feed::rss::render(&doc).map_err(|e| PublishError::Render(e.to_string()))?, Format::Rss.content_type())
+                (feed::rss::render(&doc).map_err(|e| render_err(e.to_string()))?, Format::Rss.content_type())
             }
-            Representation::Feed(Format::Atom) => (
-                feed::atom::render(&doc).map_err(|e| PublishError::Render(e.to_string()))?,
-                Format::Atom.content_type(),
-            ),
+            Representation::Feed(Format::Atom) => {
+                (feed::atom::render(&doc).map_err(|e| render_err(e.to_string()))?, Format::Atom.content_type())
+            }
+            Representation::Feed(Format::Json) => (feed::json::render(&doc), Format::Json.content_type()),
             Representation::Page => (feed::html::feed_page(&doc).into_bytes(), "text/html; charset=utf-8"),
         };
-        Ok(Rendered {
-            etag: format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]),
-            body: Bytes::from(body),
+        let last_modified = doc.updated.timestamp();
+        Ok(Entry {
+            identity: Variant { etag: format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]), body: Bytes::from(body) },
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
             content_type,
-            last_modified: http_date(doc.updated.timestamp()),
+            last_modified,
+            last_modified_http: http_date(last_modified),
             max_age: doc.ttl_minutes * 60,
         })
     }
 }
 
+/// Runs until `stop` completes: releases scheduled articles when they fall due, waking at
+/// the next due time or when a write stores a new scheduled article.
+pub async fn run_scheduler(publisher: Arc<Publisher>, stop: impl std::future::Future<Output = ()>) {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let p = publisher.clone();
+        let next = match tokio::task::spawn_blocking(move || p.release_due()).await {
+            Ok(Ok(next)) => next,
+            Ok(Err(e)) => {
+                tracing::error!("releasing scheduled articles: {e}; retrying in 5 s");
+                Some(now() + 5)
+            }
+            Err(e) => {
+                tracing::error!("scheduler task failed: {e}");
+                Some(now() + 5)
+            }
+        };
+        let wait = match next {
+            // Wake just after the due second begins; re-check at least hourly.
+            Some(due) => std::time::Duration::from_millis(((due - now()).max(0) as u64) * 1000 + 50).min(HOUR),
+            None => HOUR,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = publisher.scheduled.notified() => {}
+            _ = &mut stop => return,
+        }
+    }
+}
+
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// An instant as an HTTP date (`Fri, 03 Sep 2021 00:00:00 GMT`).
 pub fn http_date(t: i64) -> String {
-    Utc.timestamp_opt(t, 0).single().unwrap_or_default().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64);
+    httpdate::fmt_http_date(t)
 }

@@ -17,7 +17,7 @@
 //! its subtree's categories: its cost depends on the feed's length and the tree, never on
 //! the store's size, and moving a category in the config needs no re-indexing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -29,6 +29,8 @@ use crate::model::{Article, StoredArticle, WriteStatus};
 /// The on-disk format this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"meta/schema";
+/// Scheduled articles published at or before this instant have been released.
+const RELEASED_KEY: &[u8] = b"meta/released";
 
 /// Why the store could not do what was asked.
 #[derive(Debug)]
@@ -86,6 +88,15 @@ pub struct Written {
     pub guid: String,
     /// Created, updated or unchanged.
     pub status: WriteStatus,
+}
+
+/// What a write did: per article, and which categories' feeds it changed.
+#[derive(Debug, Clone, Default)]
+pub struct WriteReport {
+    /// One per input article, in order.
+    pub written: Vec<Written>,
+    /// Slugs of the categories whose feeds changed (the site feed changed if any did).
+    pub touched: BTreeSet<String>,
 }
 
 /// A handle on the open store. Reads run concurrently; writes are serialized.
@@ -204,13 +215,13 @@ impl Store {
 
     /// Upserts `articles` in order (a later one with the same id wins) in one atomic
     /// batch, minting GUIDs with `tag_authority` for ids never seen. Not flushed.
-    pub fn upsert(&self, articles: Vec<Article>, now: i64, tag_authority: &str) -> Result<Vec<Written>, StoreError> {
+    pub fn upsert(&self, articles: Vec<Article>, now: i64, tag_authority: &str) -> Result<WriteReport, StoreError> {
         self.write(articles, now, tag_authority, true)
     }
 
     /// What [`Store::upsert`] would answer, writing nothing (a dry run).
     pub fn preview(&self, articles: Vec<Article>, now: i64, tag_authority: &str) -> Result<Vec<Written>, StoreError> {
-        self.write(articles, now, tag_authority, false)
+        self.write(articles, now, tag_authority, false).map(|r| r.written)
     }
 
     fn write(
@@ -219,27 +230,72 @@ impl Store {
         now: i64,
         tag_authority: &str,
         apply: bool,
-    ) -> Result<Vec<Written>, StoreError> {
+    ) -> Result<WriteReport, StoreError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut plan = Plan::new(self, now, tag_authority);
-        let mut out = Vec::with_capacity(articles.len());
+        let mut written = Vec::with_capacity(articles.len());
         for article in articles {
-            out.push(plan.upsert(article)?);
+            written.push(plan.upsert(article)?);
         }
+        let touched = plan.touched();
         if apply {
             plan.apply()?;
         }
-        Ok(out)
+        Ok(WriteReport { written, touched })
     }
 
     /// Deletes the article with this id (its GUID stays as a tombstone). Not flushed.
-    /// Returns whether it existed.
-    pub fn delete(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+    /// Returns the touched categories, or `None` if there was no such article.
+    pub fn delete(&self, id: &str, now: i64) -> Result<Option<BTreeSet<String>>, StoreError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut plan = Plan::new(self, now, "");
-        let existed = plan.delete(id)?;
+        if !plan.delete(id)? {
+            return Ok(None);
+        }
+        let touched = plan.touched();
         plan.apply()?;
-        Ok(existed)
+        Ok(Some(touched))
+    }
+
+    /// The publication instant of the next scheduled article after `now`, if any.
+    pub fn next_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
+        let end = with_suffix(b"p/".to_vec(), &time_key(now));
+        match self.db.range(b"p/".to_vec()..end).next_back() {
+            None => Ok(None),
+            Some(item) => {
+                let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
+                Ok(Some(published_of(&key[2..])?))
+            }
+        }
+    }
+
+    /// Releases scheduled articles that fell due since the last release (or since the
+    /// store was last open): each of their feeds' change time becomes the due time.
+    /// Returns the touched categories. The first call on a store only records `now`.
+    pub fn release_due(&self, now: i64) -> Result<BTreeSet<String>, StoreError> {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let released = match self.db.get(RELEASED_KEY).map_err(|e| io_err(&self.path, e))? {
+            Some(v) => {
+                i64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt("meta/released".into()))?)
+            }
+            None => now,
+        };
+        let mut plan = Plan::new(self, now, "");
+        if released < now {
+            let from = with_suffix(b"p/".to_vec(), &time_key(now));
+            let to = with_suffix(b"p/".to_vec(), &time_key(released));
+            for item in self.db.range(from..to) {
+                let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
+                let id = String::from_utf8_lossy(&key[10..]).into_owned();
+                if let Some(a) = self.get(&id)? {
+                    plan.touch(&a.article.categories, a.article.published)?;
+                }
+            }
+        }
+        let touched = plan.touched();
+        plan.batch.insert(RELEASED_KEY, &now.max(released).to_be_bytes());
+        plan.apply()?;
+        Ok(touched)
     }
 
     /// The newest `limit` articles published at or before `now`: of the whole site when
@@ -433,7 +489,7 @@ impl<'s> Plan<'s> {
         for slug in &a.article.categories {
             self.batch.insert(with_suffix(category_prefix(slug), &suffix), &[]);
         }
-        self.touch(&a.article.categories)
+        self.touch_if_visible(a)
     }
 
     fn unindex(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
@@ -442,11 +498,26 @@ impl<'s> Plan<'s> {
         for slug in &a.article.categories {
             self.batch.remove(with_suffix(category_prefix(slug), &suffix));
         }
-        self.touch(&a.article.categories)
+        self.touch_if_visible(a)
     }
 
-    /// Moves the change time of these categories' feeds and the site feed to now.
-    fn touch(&mut self, slugs: &[String]) -> Result<(), StoreError> {
+    /// A change to a scheduled (not yet visible) version changes no feed now; its feeds
+    /// change when it falls due ([`Store::release_due`]).
+    fn touch_if_visible(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
+        if a.is_published_at(self.now) {
+            self.touch(&a.article.categories, self.now)?;
+        }
+        Ok(())
+    }
+
+    /// The categories whose feeds this plan changes.
+    fn touched(&self) -> BTreeSet<String> {
+        self.metas.keys().filter(|k| k.as_str() != ALL).cloned().collect()
+    }
+
+    /// Moves the change time of these categories' feeds and the site feed to `at`
+    /// (never backwards).
+    fn touch(&mut self, slugs: &[String], at: i64) -> Result<(), StoreError> {
         for slug in slugs.iter().map(String::as_str).chain([ALL]) {
             if !self.metas.contains_key(slug) {
                 let meta = match self.store.feed_meta(slug)? {
@@ -456,7 +527,7 @@ impl<'s> Plan<'s> {
                 self.metas.insert(slug.to_string(), meta);
             }
             let meta = self.metas.get_mut(slug).expect("inserted above");
-            meta.changed = meta.changed.max(self.now);
+            meta.changed = meta.changed.max(at);
         }
         Ok(())
     }
@@ -528,6 +599,13 @@ fn category_prefix(slug: &str) -> Vec<u8> {
 
 fn time_key(published: i64) -> [u8; 8] {
     (u64::MAX - published.max(0) as u64).to_be_bytes()
+}
+
+/// The publication instant of an index suffix (`{time key}{id}`).
+fn published_of(suffix: &[u8]) -> Result<i64, StoreError> {
+    let bytes: [u8; 8] =
+        suffix.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| StoreError::Corrupt("short index key".into()))?;
+    Ok((u64::MAX - u64::from_be_bytes(bytes)) as i64)
 }
 
 fn index_suffix(published: i64, id: &str) -> Vec<u8> {
@@ -606,14 +684,16 @@ mod tests {
     #[test]
     fn upsert_reports_created_updated_unchanged_and_keeps_guid() {
         let (_d, s) = open();
-        let w = s.upsert(vec![article("a", 100, &["x"])], 1000, "t.example,2026").unwrap();
+        let w = s.upsert(vec![article("a", 100, &["x"])], 1000, "t.example,2026").unwrap().written;
         assert_eq!(w[0].status, WriteStatus::Created);
         assert_eq!(w[0].guid, "tag:t.example,2026:a");
-        let w = s.upsert(vec![article("a", 100, &["x"])], 2000, "other.example,2027").unwrap();
+        let w = s.upsert(vec![article("a", 100, &["x"])], 2000, "other.example,2027").unwrap().written;
         assert_eq!(w[0].status, WriteStatus::Unchanged);
         let mut edited = article("a", 100, &["y"]);
         edited.title = "new".into();
-        let w = s.upsert(vec![edited], 3000, "other.example,2027").unwrap();
+        let report = s.upsert(vec![edited], 3000, "other.example,2027").unwrap();
+        assert_eq!(report.touched.iter().collect::<Vec<_>>(), ["x", "y"], "left x, entered y");
+        let w = report.written;
         assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Updated, "tag:t.example,2026:a"));
         let a = s.get("a").unwrap().unwrap();
         assert_eq!((a.created, a.modified, a.updated), (1000, 3000, 3000));
@@ -658,13 +738,13 @@ mod tests {
     fn delete_keeps_the_guid_for_a_returning_id() {
         let (_d, s) = open();
         s.upsert(vec![article("a", 100, &["x"])], 1000, "old.example,2020").unwrap();
-        assert!(s.delete("a", 2000).unwrap());
-        assert!(!s.delete("a", 2000).unwrap());
+        assert_eq!(s.delete("a", 2000).unwrap().unwrap().into_iter().collect::<Vec<_>>(), ["x"]);
+        assert!(s.delete("a", 2000).unwrap().is_none());
         assert!(s.get("a").unwrap().is_none());
         assert_eq!(s.count_prefix("c/"), 0);
         assert_eq!(s.count_prefix("p/"), 0);
         assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 2000);
-        let w = s.upsert(vec![article("a", 100, &["x"])], 3000, "new.example,2026").unwrap();
+        let w = s.upsert(vec![article("a", 100, &["x"])], 3000, "new.example,2026").unwrap().written;
         assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Created, "tag:old.example,2020:a"));
     }
 
@@ -696,11 +776,34 @@ mod tests {
         let (_d, s) = open();
         let mut second = article("a", 300, &["y"]);
         second.title = "second".into();
-        let w = s.upsert(vec![article("a", 100, &["x"]), second], 1000, "t.example,2026").unwrap();
+        let w = s.upsert(vec![article("a", 100, &["x"]), second], 1000, "t.example,2026").unwrap().written;
         assert_eq!((w[0].status, w[1].status), (WriteStatus::Created, WriteStatus::Updated));
         assert_eq!(s.count_prefix("c/"), 1);
         assert_eq!(s.count_prefix("p/"), 1);
         assert_eq!(s.get("a").unwrap().unwrap().article.title, "second");
+    }
+
+    #[test]
+    fn scheduled_articles_change_feeds_when_due_not_when_stored() {
+        let (_d, s) = open();
+        s.sync_feeds(&[("x".into(), "s".into()), (ALL.into(), "s".into())], 10, "t.example,2026").unwrap();
+        assert!(s.release_due(50).unwrap().is_empty(), "first call records the time");
+        let report =
+            s.upsert(vec![article("soon", 200, &["x"]), article("later", 300, &["x"])], 100, "t.example,2026").unwrap();
+        assert!(report.touched.is_empty(), "a future article changes no feed yet");
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 10);
+        assert_eq!(s.next_due(100).unwrap(), Some(200));
+        assert!(s.newest(Some(&["x"]), 10, 150).unwrap().is_empty());
+        assert!(s.release_due(150).unwrap().is_empty());
+        assert_eq!(s.release_due(250).unwrap().into_iter().collect::<Vec<_>>(), ["x"]);
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 200, "the change time is the due time");
+        assert_eq!(s.feed_meta(ALL).unwrap().unwrap().changed, 200);
+        assert_eq!(ids(&s.newest(Some(&["x"]), 10, 250).unwrap()), vec!["soon"]);
+        assert_eq!(s.next_due(250).unwrap(), Some(300));
+        assert!(s.release_due(260).unwrap().is_empty());
+        s.release_due(1000).unwrap();
+        assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 300);
+        assert_eq!(s.next_due(1000).unwrap(), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, atom_syndication::Error> {
         authors: vec![Person { name: doc.site_title.clone(), uri: Some(doc.site_url.clone()), ..Person::default() }],
         generator: Some(Generator { value: GENERATOR.into(), uri: None, version: Some(VERSION.into()) }),
         links: vec![
-            link("self", doc.url(Format::Atom), "application/atom+xml"),
+            link("self", doc.self_url(Format::Atom), "application/atom+xml"),
             link("alternate", doc.home_url.clone(), "text/html"),
         ],
         subtitle: Some(Text::plain(doc.description.clone())),

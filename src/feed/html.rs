@@ -20,11 +20,13 @@ fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>) {
         esc(title)
     );
     if let Some(doc) = doc {
-        for (format, mime) in [(Format::Rss, "application/rss+xml"), (Format::Atom, "application/atom+xml")] {
+        for format in Format::ALL {
             let _ = write!(
                 out,
-                "<link rel=\"alternate\" type=\"{mime}\" title=\"{}\" href=\"{}\">",
+                "<link rel=\"alternate\" type=\"{}\" title=\"{} ({})\" href=\"{}\">",
+                format.mime(),
                 esc(&doc.title),
+                format.extension().to_uppercase(),
                 esc(&doc.url(format))
             );
         }
@@ -83,7 +85,7 @@ pub fn feed_page(doc: &FeedDoc) -> String {
         esc(&doc.title),
         esc(&doc.description)
     );
-    for format in [Format::Rss, Format::Atom] {
+    for format in Format::ALL {
         let _ = write!(out, "<a href=\"{}\">{}</a> ", esc(&doc.url(format)), format.extension().to_uppercase());
     }
     out.push_str("</p>");

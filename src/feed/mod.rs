@@ -7,6 +7,7 @@
 
 pub mod atom;
 pub mod html;
+pub mod json;
 pub mod rss;
 
 use chrono::{DateTime, TimeZone};
@@ -37,6 +38,8 @@ pub enum Format {
     Rss,
     /// Atom 1.0
     Atom,
+    /// JSON Feed 1.1
+    Json,
 }
 
 impl Format {
@@ -45,6 +48,7 @@ impl Format {
         match self {
             Format::Rss => "rss",
             Format::Atom => "atom",
+            Format::Json => "json",
         }
     }
 
@@ -53,14 +57,28 @@ impl Format {
         match self {
             Format::Rss => "application/rss+xml; charset=utf-8",
             Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json",
         }
     }
+
+    /// The MIME type (without parameters), for `<link rel="alternate" type>`.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml",
+            Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+        }
+    }
+
+    /// Every format, in the order pages list them.
+    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
 
     /// The format of an extension, if sihai serves it.
     pub fn from_extension(ext: &str) -> Option<Format> {
         match ext {
             "rss" => Some(Format::Rss),
             "atom" => Some(Format::Atom),
+            "json" => Some(Format::Json),
             _ => None,
         }
     }
@@ -91,12 +109,19 @@ pub struct FeedDoc {
     pub site_url: String,
     /// Items, newest first.
     pub items: Vec<FeedItem>,
+    /// The query of this very document's URL (`?limit=10`), empty for the full feed.
+    pub self_query: String,
 }
 
 impl FeedDoc {
-    /// The public URL of this feed in `format`: the self link.
+    /// The public URL of this feed in `format`.
     pub fn url(&self, format: Format) -> String {
         format!("{}feeds/{}.{}", self.site_url, self.slug, format.extension())
+    }
+
+    /// The URL of this very document in `format`: its self link.
+    pub fn self_url(&self, format: Format) -> String {
+        format!("{}{}", self.url(format), self.self_query)
     }
 }
 
@@ -190,6 +215,7 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
         site_title: site.title.clone(),
         site_url: site.base_url.to_string(),
         items: articles.iter().map(|a| prepare_item(config, a)).collect(),
+        self_query: String::new(),
     }
 }
 

@@ -24,7 +24,7 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, rss::Error> {
         atom_ext: Some(AtomExtension {
             links: vec![Link {
                 rel: "self".into(),
-                href: doc.url(Format::Rss),
+                href: doc.self_url(Format::Rss),
                 mime_type: Some("application/rss+xml".into()),
                 ..Link::default()
             }],

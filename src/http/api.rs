@@ -6,6 +6,7 @@
 //! | `GET /api/articles?category=SLUG&limit=N&after=CURSOR` | a page of articles, newest first |
 //! | `GET /api/articles/{id}` | one stored article with its GUID and stored times |
 //! | `DELETE /api/articles/{id}` | remove an article from the store and every feed |
+//! | `GET /api/stats` | counters: renders and compressions since start |
 //!
 //! Bodies are read only up to `[ingest] max_body_bytes`; parsing, normalizing and the
 //! store write run on the blocking pool, and the answer comes once the write is durable.
@@ -35,6 +36,7 @@ const DEFAULT_LIMIT: usize = 50;
 enum ApiRoute {
     Collection,
     Item(String),
+    Stats,
 }
 
 /// Answers a request under `/api`.
@@ -42,6 +44,8 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
     let path = req.uri().path();
     let route = if path == "/api/articles" || path == "/api/articles/" {
         ApiRoute::Collection
+    } else if path == "/api/stats" {
+        ApiRoute::Stats
     } else {
         match path.strip_prefix("/api/articles/").and_then(super::routes::decode) {
             Some(id) => ApiRoute::Item(id),
@@ -51,11 +55,13 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
     let allow = match route {
         ApiRoute::Collection => "GET, HEAD, POST",
         ApiRoute::Item(_) => "GET, HEAD, DELETE",
+        ApiRoute::Stats => "GET, HEAD",
     };
     let method = req.method().clone();
     let allowed = match route {
         ApiRoute::Collection => matches!(method, Method::GET | Method::HEAD | Method::POST),
         ApiRoute::Item(_) => matches!(method, Method::GET | Method::HEAD | Method::DELETE),
+        ApiRoute::Stats => matches!(method, Method::GET | Method::HEAD),
     };
     if !allowed {
         let mut r = response::json_error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed here"), &[]);
@@ -70,6 +76,14 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
         (ApiRoute::Collection, _) => blocking(state, move |s| list(s, req.uri().query())).await,
         (ApiRoute::Item(id), Method::DELETE) => blocking(state, move |s| delete(s, &id)).await,
         (ApiRoute::Item(id), _) => blocking(state, move |s| get(s, &id)).await,
+        (ApiRoute::Stats, _) => {
+            let stats = &state.publisher.stats;
+            let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            response::json(
+                StatusCode::OK,
+                &json!({"renders": load(&stats.renders), "compressions": load(&stats.compressions)}),
+            )
+        }
     }
 }
 

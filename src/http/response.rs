@@ -2,11 +2,15 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED, VARY, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderMap, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, LAST_MODIFIED, RETRY_AFTER,
+    VARY, WWW_AUTHENTICATE,
+};
 use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::publish::Rendered;
+use crate::encoding::Encoding;
+use crate::publish::{Entry, Variant};
 
 /// The body type of every response.
 pub type Body = Full<Bytes>;
@@ -26,21 +30,44 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     r
 }
 
-/// 200 with ready bytes and their caching headers.
-pub fn rendered(doc: &Rendered) -> Response<Body> {
-    let mut r = Response::new(Full::new(doc.body.clone()));
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
-    if let Ok(v) = HeaderValue::from_str(&doc.etag) {
+/// The validator and caching headers a 200 and a 304 of a representation share.
+fn caching_headers(h: &mut HeaderMap, entry: &Entry, variant: &Variant) {
+    if let Ok(v) = HeaderValue::from_str(&variant.etag) {
         h.insert(ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&doc.last_modified) {
+    if let Ok(v) = HeaderValue::from_str(&entry.last_modified_http) {
         h.insert(LAST_MODIFIED, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", doc.max_age)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", entry.max_age)) {
         h.insert(CACHE_CONTROL, v);
     }
     h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+}
+
+/// 200 with ready bytes in `coding` and their caching headers.
+pub fn ready(entry: &Entry, variant: &Variant, coding: Encoding) -> Response<Body> {
+    let mut r = Response::new(Full::new(variant.body.clone()));
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(entry.content_type));
+    if coding != Encoding::Identity {
+        h.insert(CONTENT_ENCODING, HeaderValue::from_static(coding.token()));
+    }
+    caching_headers(h, entry, variant);
+    r
+}
+
+/// 304 with the headers the 200 would carry, and no body.
+pub fn not_modified(entry: &Entry, variant: &Variant) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NOT_MODIFIED;
+    caching_headers(r.headers_mut(), entry, variant);
+    r
+}
+
+/// 503 with `Retry-After`.
+pub fn unavailable(message: &str) -> Response<Body> {
+    let mut r = error(StatusCode::SERVICE_UNAVAILABLE, message);
+    r.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("5"));
     r
 }
 

@@ -3,24 +3,28 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the site's page (newest articles, feed links) |
-//! | `GET /feeds/{slug}.{rss,atom}` | a category's feed (`all` for the site) |
+//! | `GET /feeds/{slug}.{rss,atom,json}[?limit=N]` | a category's feed (`all` for the site) |
 //! | `GET /c/{slug}` | a category's page |
 //! | `GET /articles/{id}` | an article's own page |
 //! | `/api/...` | the ingest API (`api.rs`) |
 //!
-//! `HEAD` is answered wherever `GET` is. A panic in a handler becomes a 500.
+//! `HEAD` is answered wherever `GET` is. Feeds and pages come ready from the
+//! [`Publisher`]; only a feed that changed since its last request is rendered (on the
+//! blocking pool). A panic in a handler becomes a 500.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
+use hyper::header::{HeaderMap, ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use super::response::{self, Body};
 use super::State;
+use crate::encoding;
 use crate::feed::{Format, Target};
-use crate::publish::{Publisher, Representation};
+use crate::publish::{Entry, Key, Publisher, Representation};
 
 /// Answers one request.
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
@@ -28,59 +32,137 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
     if path == "/api" || path.starts_with("/api/") {
         return super::api::handle(req, state).await;
     }
-    let method = req.method().clone();
-    let path = path.to_string();
-    match catch_unwind(AssertUnwindSafe(|| route(&method, &path, &state.publisher))) {
-        Ok(r) => r,
-        Err(_) => {
-            tracing::error!("handler panicked on {method} {path}");
-            response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    let resolved = catch_unwind(AssertUnwindSafe(|| resolve(req.method(), path, req.uri().query(), &state.publisher)));
+    let found = match resolved {
+        Ok(Ok(found)) => found,
+        Ok(Err(response)) => return response,
+        Err(_) => return internal_error(req.method(), path),
+    };
+    match found {
+        Found::Ready(key) => ready(req.headers(), key, state).await,
+        Found::Article(id) => {
+            let p = state.clone();
+            match tokio::task::spawn_blocking(move || p.publisher.article_page(&id)).await {
+                Ok(Ok(Some(page))) => response::html(page),
+                Ok(Ok(None)) => response::error(StatusCode::NOT_FOUND, "no such article"),
+                Ok(Err(e)) => unavailable(&e.to_string()),
+                Err(_) => internal_error(req.method(), req.uri().path()),
+            }
         }
     }
 }
 
-fn route(method: &Method, path: &str, publisher: &Publisher) -> Response<Body> {
-    let found = if path == "/" {
-        Some(Found::Page(Target::All))
-    } else if let Some(rest) = path.strip_prefix("/feeds/") {
-        feed_route(rest, publisher)
-    } else if let Some(slug) = path.strip_prefix("/c/") {
-        publisher.target(slug).filter(|t| *t != Target::All).map(Found::Page)
-    } else {
-        path.strip_prefix("/articles/").and_then(decode).map(Found::Article)
-    };
-    let Some(found) = found else {
-        return response::error(StatusCode::NOT_FOUND, "not found");
-    };
-    if method != Method::GET && method != Method::HEAD {
-        return response::method_not_allowed("GET, HEAD");
-    }
-    let result = match found {
-        Found::Feed(target, format) => {
-            publisher.get(target, Representation::Feed(format)).map(|r| response::rendered(&r))
-        }
-        Found::Page(target) => publisher.get(target, Representation::Page).map(|r| response::rendered(&r)),
-        Found::Article(id) => publisher.article_page(&id).map(|p| {
-            p.map(response::html).unwrap_or_else(|| response::error(StatusCode::NOT_FOUND, "no such article"))
-        }),
-    };
-    result.unwrap_or_else(|e| {
-        tracing::error!("{method} {path}: {e}");
-        response::error(StatusCode::SERVICE_UNAVAILABLE, "the store could not be read; try again shortly")
-    })
+fn internal_error(method: &Method, path: &str) -> Response<Body> {
+    tracing::error!("handler panicked on {method} {path}");
+    response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+fn unavailable(e: &str) -> Response<Body> {
+    tracing::error!("serving failed: {e}");
+    response::unavailable("the store could not be read; try again shortly")
 }
 
 /// What a path names.
 enum Found {
-    Feed(Target, Format),
-    Page(Target),
+    /// A feed or page kept ready by the publisher.
+    Ready(Key),
+    /// An article's own page.
     Article(String),
 }
 
-fn feed_route(rest: &str, publisher: &Publisher) -> Option<Found> {
-    let (slug, ext) = rest.rsplit_once('.')?;
-    let format = Format::from_extension(ext)?;
-    publisher.target(slug).map(|t| Found::Feed(t, format))
+fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publisher) -> Result<Found, Response<Body>> {
+    let not_found = || response::error(StatusCode::NOT_FOUND, "not found");
+    let found = if path == "/" {
+        Found::Ready(Key { target: Target::All, repr: Representation::Page, limit: None })
+    } else if let Some(rest) = path.strip_prefix("/feeds/") {
+        let (slug, ext) = rest.rsplit_once('.').ok_or_else(not_found)?;
+        let format = Format::from_extension(ext).ok_or_else(not_found)?;
+        let target = publisher.target(slug).ok_or_else(not_found)?;
+        let limit = limit_param(query, publisher.max_items(target))?;
+        Found::Ready(Key { target, repr: Representation::Feed(format), limit })
+    } else if let Some(slug) = path.strip_prefix("/c/") {
+        let target = publisher.target(slug).filter(|t| *t != Target::All).ok_or_else(not_found)?;
+        Found::Ready(Key { target, repr: Representation::Page, limit: None })
+    } else if let Some(id) = path.strip_prefix("/articles/").and_then(decode) {
+        Found::Article(id)
+    } else {
+        return Err(not_found());
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return Err(response::method_not_allowed("GET, HEAD"));
+    }
+    Ok(found)
+}
+
+/// `?limit=N`: `None` when absent or equal to the full length (the same document).
+fn limit_param(query: Option<&str>, max: usize) -> Result<Option<usize>, Response<Body>> {
+    let Some(raw) =
+        url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "limit").map(|(_, v)| v)
+    else {
+        return Ok(None);
+    };
+    match raw.parse::<usize>() {
+        Ok(n) if n == max => Ok(None),
+        Ok(n) if (1..max).contains(&n) => Ok(Some(n)),
+        _ => Err(response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))),
+    }
+}
+
+/// Serves a ready representation: negotiates the coding, answers 304 when the client's
+/// validators still match, renders or compresses only if this is the first request since
+/// a change.
+async fn ready(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Body> {
+    let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
+    let Some(coding) = encoding::negotiate(accept) else {
+        return response::error(
+            StatusCode::NOT_ACCEPTABLE,
+            "no acceptable content coding: identity, gzip and br are offered",
+        );
+    };
+    let entry = match state.publisher.ready(key) {
+        Some(e) => e,
+        None => {
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.publisher.get(key)).await {
+                Ok(Ok(e)) => e,
+                Ok(Err(e)) => return unavailable(&e.to_string()),
+                Err(_) => return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+            }
+        }
+    };
+    if entry.ready(coding).is_none() {
+        let (e, s) = (entry.clone(), state.clone());
+        if tokio::task::spawn_blocking(move || {
+            e.variant(coding, &s.publisher.stats);
+        })
+        .await
+        .is_err()
+        {
+            return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+    }
+    let variant = entry.variant(coding, &state.publisher.stats);
+    if not_modified(headers, &variant.etag, &entry) {
+        return response::not_modified(&entry, variant);
+    }
+    response::ready(&entry, variant, coding)
+}
+
+/// RFC 9110 §13.2.2: If-None-Match (weak comparison, `*`, lists) decides when present;
+/// otherwise If-Modified-Since, compared as "not newer than".
+fn not_modified(headers: &HeaderMap, etag: &str, entry: &Entry) -> bool {
+    if let Some(inm) = headers.get(IF_NONE_MATCH) {
+        let Ok(inm) = inm.to_str() else { return false };
+        let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+        return inm.trim() == "*" || inm.split(',').any(|t| opaque(t) == opaque(etag));
+    }
+    if let Some(since) =
+        headers.get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(|v| httpdate::parse_http_date(v).ok())
+    {
+        let since = since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        return entry.last_modified <= since;
+    }
+    false
 }
 
 /// A percent-encoded path segment as text; `None` if empty or not UTF-8.
