@@ -47,25 +47,43 @@ fn syntax(e: &serde_json::Error, line_offset: usize) -> SyntaxError {
 /// Splits `text` into records; arrays at the top level are opened one level.
 pub fn split_records(text: &str) -> Result<Vec<Record>, SyntaxError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = LineCounter { text, offset: 0, line: 1 };
     let mut out = Vec::new();
     let stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
     for item in stream {
         let raw = item.map_err(|e| syntax(&e, 0))?;
-        let start = offset_in(text, raw.get());
+        let start_line = lines.at(offset_in(text, raw.get()));
         if raw.get().starts_with('[') {
-            let elements: Vec<&RawValue> =
-                serde_json::from_str(raw.get()).map_err(|e| syntax(&e, line_of(text, start) - 1))?;
+            let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, start_line - 1))?;
             for el in elements {
-                let line = line_of(text, offset_in(text, el.get()));
+                let line = lines.at(offset_in(text, el.get()));
                 let value = serde_json::from_str(el.get()).map_err(|e| syntax(&e, line - 1))?;
                 out.push(Record { line, index: out.len(), in_array: true, value });
             }
         } else {
-            let value = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, line_of(text, start) - 1))?;
-            out.push(Record { line: line_of(text, start), index: out.len(), in_array: false, value });
+            let value = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, start_line - 1))?;
+            out.push(Record { line: start_line, index: out.len(), in_array: false, value });
         }
     }
     Ok(out)
+}
+
+/// Line numbers of increasing offsets, counted incrementally (one pass over the text).
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+}
+
+impl LineCounter<'_> {
+    fn at(&mut self, offset: usize) -> usize {
+        if offset < self.offset {
+            return line_of(self.text, offset);
+        }
+        self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|&&b| b == b'\n').count();
+        self.offset = offset;
+        self.line
+    }
 }
 
 /// Byte offset of `part` (a slice borrowed from `whole`) in `whole`.

@@ -1,4 +1,5 @@
 mod api;
 mod cli;
 mod feeds;
+mod polling;
 pub mod util;
