@@ -35,7 +35,7 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
     let resolved = catch_unwind(AssertUnwindSafe(|| resolve(req.method(), path, req.uri().query(), &state.publisher)));
     let found = match resolved {
         Ok(Ok(found)) => found,
-        Ok(Err(response)) => return response,
+        Ok(Err(refusal)) => return refusal.response(),
         Err(_) => return internal_error(req.method(), path),
     };
     match found {
@@ -62,6 +62,25 @@ fn unavailable(e: &str) -> Response<Body> {
     response::unavailable("the store could not be read; try again shortly")
 }
 
+/// Why a request names nothing this server serves.
+enum Refusal {
+    NotFound,
+    MethodNotAllowed,
+    BadLimit(usize),
+}
+
+impl Refusal {
+    fn response(self) -> Response<Body> {
+        match self {
+            Refusal::NotFound => response::error(StatusCode::NOT_FOUND, "not found"),
+            Refusal::MethodNotAllowed => response::method_not_allowed("GET, HEAD"),
+            Refusal::BadLimit(max) => {
+                response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))
+            }
+        }
+    }
+}
+
 /// What a path names.
 enum Found {
     /// A feed or page kept ready by the publisher.
@@ -70,8 +89,8 @@ enum Found {
     Article(String),
 }
 
-fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publisher) -> Result<Found, Response<Body>> {
-    let not_found = || response::error(StatusCode::NOT_FOUND, "not found");
+fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publisher) -> Result<Found, Refusal> {
+    let not_found = || Refusal::NotFound;
     let found = if path == "/" {
         Found::Ready(Key { target: Target::All, repr: Representation::Page, limit: None })
     } else if let Some(rest) = path.strip_prefix("/feeds/") {
@@ -86,16 +105,16 @@ fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publish
     } else if let Some(id) = path.strip_prefix("/articles/").and_then(decode) {
         Found::Article(id)
     } else {
-        return Err(not_found());
+        return Err(Refusal::NotFound);
     };
     if method != Method::GET && method != Method::HEAD {
-        return Err(response::method_not_allowed("GET, HEAD"));
+        return Err(Refusal::MethodNotAllowed);
     }
     Ok(found)
 }
 
 /// `?limit=N`: `None` when absent or equal to the full length (the same document).
-fn limit_param(query: Option<&str>, max: usize) -> Result<Option<usize>, Response<Body>> {
+fn limit_param(query: Option<&str>, max: usize) -> Result<Option<usize>, Refusal> {
     let Some(raw) =
         url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "limit").map(|(_, v)| v)
     else {
@@ -104,7 +123,7 @@ fn limit_param(query: Option<&str>, max: usize) -> Result<Option<usize>, Respons
     match raw.parse::<usize>() {
         Ok(n) if n == max => Ok(None),
         Ok(n) if (1..max).contains(&n) => Ok(Some(n)),
-        _ => Err(response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))),
+        _ => Err(Refusal::BadLimit(max)),
     }
 }
 
