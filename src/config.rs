@@ -35,6 +35,8 @@ pub struct Config {
     pub server: Server,
     /// The `[ingest]` table.
     pub ingest: Ingest,
+    /// WebSub hubs told about every feed change (`[websub] hubs`).
+    pub hubs: Vec<Url>,
     /// The resolved category tree.
     pub categories: Categories,
 }
@@ -60,6 +62,10 @@ pub struct Site {
     pub ttl_minutes: u32,
     /// Where image file names on article pages live; without it they are dropped.
     pub image_base_url: Option<Url>,
+    /// A wide logo image for feeds (RSS `image`, Atom `logo`, JSON Feed `icon`).
+    pub logo: Option<Url>,
+    /// A small square icon (Atom `icon`, JSON Feed `favicon`, pages' favicon).
+    pub icon: Option<Url>,
 }
 
 /// The `[ingest]` table: who may write, and how much at once.
@@ -100,6 +106,8 @@ pub struct Category {
     pub max_items: usize,
     /// Minutes a reader may cache this category's feed.
     pub ttl_minutes: u32,
+    /// Language of this category's feed and page, when it differs from the site's.
+    pub language: Option<String>,
     /// Indexes of the children, in config order.
     pub children: Vec<usize>,
 }
@@ -141,6 +149,8 @@ struct RawConfig {
     #[serde(default)]
     ingest: RawIngest,
     #[serde(default)]
+    websub: RawWebSub,
+    #[serde(default)]
     category: Vec<Spanned<RawCategory>>,
 }
 
@@ -168,6 +178,8 @@ struct RawSite {
     #[serde(default = "default_ttl")]
     ttl_minutes: Spanned<i64>,
     image_base_url: Option<Spanned<String>>,
+    logo: Option<Spanned<String>>,
+    icon: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -191,6 +203,14 @@ struct RawCategory {
     max_items: Spanned<i64>,
     #[serde(default = "default_ttl")]
     ttl_minutes: Spanned<i64>,
+    language: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWebSub {
+    #[serde(default)]
+    hubs: Vec<Spanned<String>>,
 }
 
 fn default_language() -> Spanned<String> {
@@ -227,11 +247,12 @@ impl Config {
         let site = v.site(raw.site.into_inner());
         let server = v.server(raw.server);
         let ingest = v.ingest(raw.ingest);
+        let hubs: Vec<Url> = raw.websub.hubs.iter().filter_map(|h| v.absolute_url(h, "[websub] hubs entry")).collect();
         let categories = v.categories(raw.category);
         if !v.problems.is_empty() {
             return Err(ConfigError { problems: v.problems });
         }
-        Ok(Config { path: path.to_path_buf(), site: site.expect("checked"), server, ingest, categories })
+        Ok(Config { path: path.to_path_buf(), site: site.expect("checked"), server, ingest, hubs, categories })
     }
 
     /// The resolved tree as indented text, for `sihai check-config`.
@@ -317,6 +338,8 @@ impl Validator<'_> {
         let max_items = self.count(&raw.max_items, "[site] max_items");
         let ttl_minutes = self.minutes(&raw.ttl_minutes, "[site] ttl_minutes");
         let image_base_url = raw.image_base_url.as_ref().map(|u| self.base_url(u, "image_base_url"));
+        let logo = raw.logo.as_ref().map(|u| self.absolute_url(u, "[site] logo"));
+        let icon = raw.icon.as_ref().map(|u| self.absolute_url(u, "[site] icon"));
         Some(Site {
             title: raw.title.trim().to_string(),
             description: raw.description.trim().to_string(),
@@ -330,7 +353,26 @@ impl Validator<'_> {
                 Some(u) => Some(u?),
                 None => None,
             },
+            logo: logo.flatten(),
+            icon: icon.flatten(),
         })
+    }
+
+    /// An absolute http(s) URL, kept as given (no trailing slash added).
+    fn absolute_url(&mut self, raw: &Spanned<String>, key: &str) -> Option<Url> {
+        match Url::parse(raw.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u),
+            _ => {
+                let t = raw.get_ref().clone();
+                self.at(
+                    raw,
+                    format!(
+                        "{key} {t:?} is not an absolute http(s) URL; fix: e.g. \"https://news.example.com/logo.png\""
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn ingest(&mut self, raw: RawIngest) -> Ingest {
@@ -458,6 +500,15 @@ impl Validator<'_> {
             let max_items = self.count(&c.max_items, &format!("{entry_name} max_items"));
             let ttl_minutes = self.minutes(&c.ttl_minutes, &format!("{entry_name} ttl_minutes"));
             let description = c.description.trim().to_string();
+            let language = c.language.as_ref().map(|l| l.get_ref().trim().to_string());
+            if let (Some(l), Some(raw)) = (&language, &c.language) {
+                if !is_language_tag(l) {
+                    self.at(
+                        raw,
+                        format!("{entry_name}: language {l:?} is not a language code; fix: e.g. \"zh-CN\" or \"en\""),
+                    );
+                }
+            }
             cats.list.push(Category {
                 slug,
                 name,
@@ -466,6 +517,7 @@ impl Validator<'_> {
                 aliases: c.aliases.into_iter().map(|a| a.into_inner().trim().to_string()).collect(),
                 max_items,
                 ttl_minutes,
+                language,
                 children: Vec::new(),
             });
             parents.push(c.parent);

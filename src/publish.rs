@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use chrono::NaiveDate;
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -21,8 +22,12 @@ use crate::feed::{self, FeedDoc, Format, Target};
 use crate::model::{Article, StoredArticle};
 use crate::store::{FeedMeta, Store, StoreError, Written, ALL};
 
-/// Most `?limit=N` variants kept ready at once; past it, they are dropped and re-rendered.
-const MAX_LIMIT_VARIANTS: usize = 256;
+/// Most `?limit=N` variants and archives kept ready at once; past it, they are dropped
+/// and re-rendered on demand.
+const MAX_EXTRA_VARIANTS: usize = 256;
+/// Seconds readers may cache an archive document (they change only when one of their own
+/// articles does).
+const ARCHIVE_MAX_AGE: u32 = 86_400;
 
 /// One coding of a ready representation.
 #[derive(Debug)]
@@ -81,8 +86,12 @@ impl Entry {
 pub enum Representation {
     /// `/feeds/{slug}.{rss,atom,json}`
     Feed(Format),
-    /// `/c/{slug}` or `/` for the site.
+    /// `/c/{slug}`: a category's page.
     Page,
+    /// `/`: the site's front page with the category tree.
+    Home,
+    /// `/feeds.opml`: every feed in one format, nested as the tree.
+    Opml(Format),
 }
 
 /// One cacheable thing: a feed, a representation, and an optional `?limit`.
@@ -94,6 +103,15 @@ pub struct Key {
     pub repr: Representation,
     /// `?limit=N` when given (1..=max_items).
     pub limit: Option<usize>,
+    /// The archive day (site time) for an RFC 5005 archive document.
+    pub archive: Option<NaiveDate>,
+}
+
+impl Key {
+    /// The current feed (or page) of `target` in `repr`.
+    pub fn current(target: Target, repr: Representation) -> Key {
+        Key { target, repr, limit: None, archive: None }
+    }
 }
 
 /// Counters of the work done, for tests and operators (`GET /api/stats`).
@@ -112,6 +130,8 @@ pub enum PublishError {
     Store(StoreError),
     /// A renderer failed (it should not: the data is normalized).
     Render(String),
+    /// An archive day without articles: there is no such document.
+    NoSuchArchive,
 }
 
 impl std::fmt::Display for PublishError {
@@ -119,6 +139,7 @@ impl std::fmt::Display for PublishError {
         match self {
             PublishError::Store(e) => write!(f, "{e}"),
             PublishError::Render(e) => write!(f, "rendering failed: {e}"),
+            PublishError::NoSuchArchive => write!(f, "no such archive"),
         }
     }
 }
@@ -201,11 +222,9 @@ impl Publisher {
 
     fn slot(&self, key: Key) -> Slot {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if key.limit.is_some() && !cache.contains_key(&key) {
-            let variants = cache.keys().filter(|k| k.limit.is_some()).count();
-            if variants >= MAX_LIMIT_VARIANTS {
-                cache.retain(|k, _| k.limit.is_none());
-            }
+        let extra = |k: &Key| k.limit.is_some() || k.archive.is_some();
+        if extra(&key) && !cache.contains_key(&key) && cache.keys().filter(|k| extra(k)).count() >= MAX_EXTRA_VARIANTS {
+            cache.retain(|k, _| !extra(k));
         }
         cache.entry(key).or_default().clone()
     }
@@ -334,22 +353,65 @@ impl Publisher {
         Ok(Some(feed::html::article_page(&doc, &doc.items[0])))
     }
 
-    /// Prepares the feed document of `target` (its newest `limit` items) from the store.
-    pub fn prepare(&self, target: Target, limit: Option<usize>) -> Result<FeedDoc, PublishError> {
-        let slug = match target {
-            Target::All => ALL,
-            Target::Category(i) => self.config.categories.list[i].slug.as_str(),
-        };
-        let subtree = self.subtree_slugs(target);
-        let mut changed = self.meta(slug)?.changed;
-        for s in subtree.iter().flatten() {
+    /// The stored change time of `target`'s feed: the latest of its subtree's.
+    fn changed(&self, target: Target) -> Result<i64, StoreError> {
+        let mut changed = self.meta(self.slug(target))?.changed;
+        for s in self.subtree_slugs(target).iter().flatten() {
             changed = changed.max(self.meta(s)?.changed);
         }
+        Ok(changed)
+    }
+
+    fn slug(&self, target: Target) -> &str {
+        match target {
+            Target::All => ALL,
+            Target::Category(i) => self.config.categories.list[i].slug.as_str(),
+        }
+    }
+
+    /// Prepares the feed document of `target` (its newest `limit` items) from the store,
+    /// linking the archive of its oldest item's day when older articles may exist.
+    pub fn prepare(&self, target: Target, limit: Option<usize>) -> Result<FeedDoc, PublishError> {
+        let subtree = self.subtree_slugs(target);
+        let changed = self.changed(target)?;
         let count = limit.unwrap_or_else(|| self.max_items(target));
         let articles = self.store.newest(subtree.as_deref(), count, now())?;
-        let mut doc = feed::prepare(&self.config, target, &self.meta(slug)?.feed_id, changed, &articles);
+        let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, changed, &articles);
         doc.self_query = limit.map(|n| format!("?limit={n}")).unwrap_or_default();
+        if articles.len() == count {
+            doc.history.prev = articles.last().map(|a| self.day_of(a.article.published).to_string());
+        }
         Ok(doc)
+    }
+
+    /// Prepares the RFC 5005 archive of `target` for `day`: every article published that
+    /// day (site time), with links to the neighbouring archive days and the current feed.
+    pub fn prepare_archive(&self, target: Target, day: NaiveDate) -> Result<FeedDoc, PublishError> {
+        let tz = self.config.site.timezone;
+        let start = crate::ingest::dates::local_to_instant(day.and_hms_opt(0, 0, 0).expect("midnight"), tz);
+        let next_day = day.succ_opt().ok_or(PublishError::NoSuchArchive)?;
+        let end = crate::ingest::dates::local_to_instant(next_day.and_hms_opt(0, 0, 0).expect("midnight"), tz);
+        let subtree = self.subtree_slugs(target);
+        let now = now();
+        let articles = self.store.between(subtree.as_deref(), start, end, now)?;
+        if articles.is_empty() {
+            return Err(PublishError::NoSuchArchive);
+        }
+        // The document's own time changes only with its own articles.
+        let updated = articles.iter().map(|a| a.modified.max(a.updated)).max().unwrap_or(start);
+        let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, updated, &articles);
+        doc.title = format!("{} ({day})", doc.title);
+        doc.history = feed::History {
+            archive: Some(day.to_string()),
+            prev: self.store.newest_before(subtree.as_deref(), start, now)?.map(|t| self.day_of(t).to_string()),
+            next: self.store.oldest_from(subtree.as_deref(), end, now)?.map(|t| self.day_of(t).to_string()),
+        };
+        Ok(doc)
+    }
+
+    /// The site-time day of an instant.
+    fn day_of(&self, t: i64) -> NaiveDate {
+        feed::site_time(&self.config, t).date_naive()
     }
 
     fn meta(&self, slug: &str) -> Result<FeedMeta, StoreError> {
@@ -363,7 +425,19 @@ impl Publisher {
 
     fn render(&self, key: Key) -> Result<Entry, PublishError> {
         self.stats.renders.fetch_add(1, Ordering::Relaxed);
-        let doc = self.prepare(key.target, key.limit)?;
+        if let Representation::Opml(format) = key.repr {
+            return self.render_opml(format);
+        }
+        let (doc, last_modified, max_age) = match key.archive {
+            None => {
+                let doc = self.prepare(key.target, key.limit)?;
+                let (t, age) = (doc.updated.timestamp(), doc.ttl_minutes * 60);
+                (doc, t, age)
+            }
+            // HTTP validators of an archive follow the feed's change time (a delete in it
+            // must never be answered 304 by date), its document keeps its own time.
+            Some(day) => (self.prepare_archive(key.target, day)?, self.changed(key.target)?, ARCHIVE_MAX_AGE),
+        };
         let render_err = |e: String| PublishError::Render(e);
         let (body, content_type) = match key.repr {
             Representation::Feed(Format::Rss) => {
@@ -374,17 +448,36 @@ impl Publisher {
             }
             Representation::Feed(Format::Json) => (feed::json::render(&doc), Format::Json.content_type()),
             Representation::Page => (feed::html::feed_page(&doc).into_bytes(), "text/html; charset=utf-8"),
+            Representation::Home => {
+                (feed::html::home_page(&doc, &self.config).into_bytes(), "text/html; charset=utf-8")
+            }
+            Representation::Opml(_) => unreachable!("rendered above"),
         };
-        let last_modified = doc.updated.timestamp();
-        Ok(Entry {
-            identity: Variant { etag: format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]), body: Bytes::from(body) },
-            gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
-            content_type,
-            last_modified,
-            last_modified_http: http_date(last_modified),
-            max_age: doc.ttl_minutes * 60,
-        })
+        Ok(entry(body, content_type, last_modified, max_age))
+    }
+
+    /// The OPML list depends on the config only; its time is when the store first saw the
+    /// newest of the feeds.
+    fn render_opml(&self, format: Format) -> Result<Entry, PublishError> {
+        let mut seen = self.meta(ALL)?.seen;
+        for c in &self.config.categories.list {
+            seen = seen.max(self.meta(&c.slug)?.seen);
+        }
+        let body = feed::opml::render(&self.config, format);
+        Ok(entry(body, "text/x-opml; charset=utf-8", seen, self.config.site.ttl_minutes * 60))
+    }
+}
+
+/// A ready entry of identity bytes.
+fn entry(body: Vec<u8>, content_type: &'static str, last_modified: i64, max_age: u32) -> Entry {
+    Entry {
+        identity: Variant { etag: format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]), body: Bytes::from(body) },
+        gzip: OnceLock::new(),
+        brotli: OnceLock::new(),
+        content_type,
+        last_modified,
+        last_modified_http: http_date(last_modified),
+        max_age,
     }
 }
 

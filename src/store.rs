@@ -329,14 +329,29 @@ impl Store {
     }
 
     fn scan(&self, slugs: Option<&[&str]>, limit: usize, from: &[u8]) -> Result<Vec<StoredArticle>, StoreError> {
-        let prefixes: Vec<Vec<u8>> = match slugs {
-            None => vec![b"p/".to_vec()],
-            Some(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
-        };
-        let mut heads = Vec::with_capacity(prefixes.len());
-        for prefix in prefixes {
-            let from = with_suffix(prefix.clone(), from);
-            let iter = self.db.range(from..prefix_end(&prefix));
+        self.scan_between(slugs, limit, from, None)
+    }
+
+    /// The merged index entries from suffix `from` (inclusive) to `to` (exclusive, or the
+    /// end), newest first, deduplicated, at most `limit`.
+    fn scan_between(
+        &self,
+        slugs: Option<&[&str]>,
+        limit: usize,
+        from: &[u8],
+        to: Option<&[u8]>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let mut heads = Vec::new();
+        for prefix in index_prefixes(slugs) {
+            let start = with_suffix(prefix.clone(), from);
+            let end = match to {
+                Some(to) => with_suffix(prefix.clone(), to),
+                None => prefix_end(&prefix),
+            };
+            if start >= end {
+                continue;
+            }
+            let iter = self.db.range(start..end);
             if let Some(head) = self.advance(Head { suffix: Vec::new(), iter, prefix_len: prefix.len() })? {
                 heads.push(head);
             }
@@ -363,6 +378,53 @@ impl Store {
         Ok(out)
     }
 
+    /// The articles published in `[start, end)` and by `now`, newest first (an archive).
+    pub fn between(
+        &self,
+        slugs: Option<&[&str]>,
+        start: i64,
+        end: i64,
+        now: i64,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let newest = (end - 1).min(now);
+        if newest < start {
+            return Ok(Vec::new());
+        }
+        self.scan_between(slugs, usize::MAX, &time_key(newest), Some(&time_key(start - 1)))
+    }
+
+    /// The publication time of the newest article published before `t` (and by `now`).
+    pub fn newest_before(&self, slugs: Option<&[&str]>, t: i64, now: i64) -> Result<Option<i64>, StoreError> {
+        let mut best: Option<i64> = None;
+        for prefix in index_prefixes(slugs) {
+            let start = with_suffix(prefix.clone(), &time_key((t - 1).min(now)));
+            if let Some(item) = self.db.range(start..prefix_end(&prefix)).next() {
+                let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
+                let p = published_of(&key[prefix.len()..])?;
+                best = Some(best.map_or(p, |b| b.max(p)));
+            }
+        }
+        Ok(best)
+    }
+
+    /// The publication time of the oldest article published at or after `t` (and by `now`).
+    pub fn oldest_from(&self, slugs: Option<&[&str]>, t: i64, now: i64) -> Result<Option<i64>, StoreError> {
+        if t > now {
+            return Ok(None);
+        }
+        let mut best: Option<i64> = None;
+        for prefix in index_prefixes(slugs) {
+            let start = with_suffix(prefix.clone(), &time_key(now));
+            let end = with_suffix(prefix.clone(), &time_key(t - 1));
+            if let Some(item) = self.db.range(start..end).next_back() {
+                let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
+                let p = published_of(&key[prefix.len()..])?;
+                best = Some(best.map_or(p, |b| b.min(p)));
+            }
+        }
+        Ok(best)
+    }
+
     /// Moves a merge head to its next index entry; `None` when its range is done.
     fn advance(&self, mut head: Head) -> Result<Option<Head>, StoreError> {
         match head.iter.next() {
@@ -381,6 +443,14 @@ impl Store {
     /// Every key in the store with the prefix, for consistency checks in tests.
     pub fn count_prefix(&self, prefix: &str) -> usize {
         self.db.scan_prefix(prefix.as_bytes()).count()
+    }
+}
+
+/// The index key prefixes of the whole site (`None`) or of these categories.
+fn index_prefixes(slugs: Option<&[&str]>) -> Vec<Vec<u8>> {
+    match slugs {
+        None => vec![b"p/".to_vec()],
+        Some(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
     }
 }
 
@@ -732,6 +802,15 @@ mod tests {
         assert_eq!(ids(&s.newest(Some(&["x", "y"]), 2, 1000).unwrap()), vec!["c", "a"]);
         assert_eq!(ids(&s.newest(None, 10, 1000).unwrap()), vec!["c", "a", "b", "d"]);
         assert_eq!(ids(&s.newest(None, 10, 10_000).unwrap())[0], "future");
+        // Archive queries: a time window, and the neighbours of a time.
+        assert_eq!(ids(&s.between(Some(&["x", "y"]), 200, 301, 1000).unwrap()), vec!["c", "a", "b"]);
+        assert_eq!(ids(&s.between(Some(&["y"]), 100, 200, 1000).unwrap()), vec!["d"]);
+        assert!(s.between(None, 9_000, 10_000, 1000).unwrap().is_empty(), "not yet published");
+        assert_eq!(s.newest_before(Some(&["x", "y"]), 300, 1000).unwrap(), Some(200));
+        assert_eq!(s.newest_before(Some(&["x"]), 200, 1000).unwrap(), None);
+        assert_eq!(s.oldest_from(Some(&["x", "y"]), 101, 1000).unwrap(), Some(200));
+        assert_eq!(s.oldest_from(None, 301, 1000).unwrap(), None, "future articles are not there yet");
+        assert_eq!(s.oldest_from(None, 301, 10_000).unwrap(), Some(9_999));
     }
 
     #[test]

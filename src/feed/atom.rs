@@ -1,5 +1,6 @@
 //! A prepared feed as Atom 1.0 bytes (pure: no I/O).
 
+use atom_syndication::extension::Extension;
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig};
 
 use super::{FeedDoc, FeedItem, Format, GENERATOR, VERSION};
@@ -12,20 +13,40 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, atom_syndication::Error> {
         updated: doc.updated.fixed_offset(),
         authors: vec![Person { name: doc.site_title.clone(), uri: Some(doc.site_url.clone()), ..Person::default() }],
         generator: Some(Generator { value: GENERATOR.into(), uri: None, version: Some(VERSION.into()) }),
-        links: vec![
-            link("self", doc.self_url(Format::Atom), "application/atom+xml"),
-            link("alternate", doc.home_url.clone(), "text/html"),
-        ],
+        links: feed_links(doc),
+        icon: doc.icon.clone(),
+        logo: doc.logo.clone(),
         subtitle: Some(Text::plain(doc.description.clone())),
         entries: doc.items.iter().map(|it| entry(doc, it)).collect(),
         lang: Some(doc.language.clone()),
         ..Feed::default()
     };
+    let feed = if doc.history.archive.is_some() { mark_archive(feed) } else { feed };
     let mut out = Vec::with_capacity(4096 + doc.items.len() * 4096);
     out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     let config = WriteConfig { write_document_declaration: false, indent_size: None };
     feed.write_with_config(&mut out, config)?;
     Ok(out)
+}
+
+/// Feed links: self, alternate, the WebSub hubs, and the RFC 5005 history links.
+fn feed_links(doc: &FeedDoc) -> Vec<Link> {
+    let mut links = vec![
+        link("self", doc.self_url(Format::Atom), "application/atom+xml"),
+        link("alternate", doc.home_url.clone(), "text/html"),
+    ];
+    links.extend(doc.hubs.iter().map(|h| Link { rel: "hub".into(), href: h.clone(), ..Link::default() }));
+    links
+        .extend(doc.history_links(Format::Atom).into_iter().map(|(rel, href)| link(rel, href, "application/atom+xml")));
+    links
+}
+
+/// Adds `<fh:archive/>` (RFC 5005) and its namespace.
+fn mark_archive(mut feed: Feed) -> Feed {
+    feed.namespaces.insert("fh".into(), super::rss::HISTORY_NS.into());
+    let marker = Extension { name: "fh:archive".into(), ..Extension::default() };
+    feed.extensions.entry("fh".into()).or_default().insert("archive".into(), vec![marker]);
+    feed
 }
 
 fn link(rel: &str, href: String, mime: &str) -> Link {

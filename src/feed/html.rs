@@ -4,20 +4,25 @@
 use std::fmt::Write as _;
 
 use super::{rfc822, FeedDoc, FeedItem, Format};
+use crate::config::Config;
 use crate::ingest::text::escape_html as esc;
 
 const STYLE: &str = "body{font:16px/1.6 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#222}\
 a{color:#0645ad}h1{font-size:1.5rem;line-height:1.3}.meta{color:#666;font-size:.9rem}\
-article{margin:1.5rem 0}img{max-width:100%;height:auto}";
+article{margin:1.5rem 0}img{max-width:100%;height:auto}.tree{padding-left:1.2rem}.tree ul{padding-left:1.2rem}\
+.f{font-size:.75rem;color:#b35c00}nav{margin:1rem 0;padding:.5rem 1rem;background:#f6f6f6;border-radius:6px}";
 
-fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>) {
+fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>, icon: Option<&str>) {
+    // An explicit icon (or an empty data: URL) keeps browsers from requesting a missing
+    // /favicon.ico, which would be a 404 in their console.
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style>",
+         <title>{}</title><link rel=\"icon\" href=\"{}\"><style>{STYLE}</style>",
         esc(lang),
-        esc(title)
+        esc(title),
+        esc(icon.unwrap_or("data:,"))
     );
     if let Some(doc) = doc {
         for format in Format::ALL {
@@ -54,7 +59,7 @@ fn meta_line(out: &mut String, it: &FeedItem) {
 /// The page of one article: title, date, authors, categories, content.
 pub fn article_page(doc: &FeedDoc, it: &FeedItem) -> String {
     let mut out = String::with_capacity(4096 + it.content_html.as_ref().map_or(0, String::len));
-    head(&mut out, &doc.language, &format!("{} - {}", it.title, doc.site_title), None);
+    head(&mut out, &doc.language, &format!("{} - {}", it.title, doc.site_title), None, doc.icon.as_deref());
     let _ = write!(
         out,
         "<p><a href=\"{}\">{}</a></p><article><h1>{}</h1>",
@@ -75,8 +80,50 @@ pub fn article_page(doc: &FeedDoc, it: &FeedItem) -> String {
 
 /// The page of a feed: its newest articles with links, and links to its feeds.
 pub fn feed_page(doc: &FeedDoc) -> String {
-    let mut out = String::with_capacity(2048 + doc.items.len() * 512);
-    head(&mut out, &doc.language, &doc.title, Some(doc));
+    feed_page_with(doc, "")
+}
+
+/// The site's front page: the category tree with every feed, then the newest articles.
+pub fn home_page(doc: &FeedDoc, config: &Config) -> String {
+    let mut tree = String::from("<nav><h2>栏目 · Sections</h2><ul class=\"tree\">");
+    for root in config.categories.roots() {
+        write_tree(&mut tree, config, root);
+    }
+    let _ = write!(
+        tree,
+        "</ul><p class=\"meta\">OPML: <a href=\"{0}feeds.opml\">RSS</a> <a href=\"{0}feeds.opml?format=atom\">Atom</a> <a href=\"{0}feeds.opml?format=json\">JSON</a></p></nav>",
+        esc(&doc.site_url)
+    );
+    feed_page_with(doc, &tree)
+}
+
+fn write_tree(out: &mut String, config: &Config, idx: usize) {
+    let c = &config.categories.list[idx];
+    let base = config.site.base_url.as_str();
+    let _ = write!(out, "<li><a href=\"{}\">{}</a>", esc(&super::category_page_url(config, &c.slug)), esc(&c.name));
+    for format in Format::ALL {
+        let _ = write!(
+            out,
+            " <a class=\"f\" href=\"{}feeds/{}.{}\">{}</a>",
+            esc(base),
+            esc(&c.slug),
+            format.extension(),
+            format.extension().to_uppercase()
+        );
+    }
+    if !c.children.is_empty() {
+        out.push_str("<ul>");
+        for &child in &c.children {
+            write_tree(out, config, child);
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</li>");
+}
+
+fn feed_page_with(doc: &FeedDoc, nav: &str) -> String {
+    let mut out = String::with_capacity(2048 + nav.len() + doc.items.len() * 512);
+    head(&mut out, &doc.language, &doc.title, Some(doc), doc.icon.as_deref());
     let _ = write!(
         out,
         "<p><a href=\"{}\">{}</a></p><h1>{}</h1><p>{}</p><p class=\"meta\">",
@@ -89,6 +136,7 @@ pub fn feed_page(doc: &FeedDoc) -> String {
         let _ = write!(out, "<a href=\"{}\">{}</a> ", esc(&doc.url(format)), format.extension().to_uppercase());
     }
     out.push_str("</p>");
+    out.push_str(nav);
     for it in &doc.items {
         let _ = write!(out, "<article><h2><a href=\"{}\">{}</a></h2>", esc(&it.link), esc(&it.title));
         meta_line(&mut out, it);

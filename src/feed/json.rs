@@ -12,7 +12,7 @@ pub const VERSION_URL: &str = "https://jsonfeed.org/version/1.1";
 
 /// Renders `doc` as a JSON Feed 1.1 document.
 pub fn render(doc: &FeedDoc) -> Vec<u8> {
-    let feed = json!({
+    let mut feed = json!({
         "version": VERSION_URL,
         "title": doc.title,
         "home_page_url": doc.home_url,
@@ -22,6 +22,19 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         "authors": [{"name": doc.site_title, "url": doc.site_url}],
         "items": doc.items.iter().map(item).collect::<Vec<_>>(),
     });
+    if let Some(logo) = doc.logo.as_ref().or(doc.icon.as_ref()) {
+        feed["icon"] = json!(logo);
+    }
+    if let Some(icon) = &doc.icon {
+        feed["favicon"] = json!(icon);
+    }
+    if !doc.hubs.is_empty() {
+        feed["hubs"] = json!(doc.hubs.iter().map(|h| json!({"type": "WebSub", "url": h})).collect::<Vec<_>>());
+    }
+    // JSON Feed's pagination: `next_url` leads to older items, i.e. the previous archive.
+    if let Some(day) = &doc.history.prev {
+        feed["next_url"] = json!(doc.archive_url(Format::Json, day));
+    }
     let mut out = serde_json::to_vec(&feed).expect("JSON values serialize");
     out.push(b'\n');
     out

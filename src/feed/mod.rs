@@ -8,6 +8,7 @@
 pub mod atom;
 pub mod html;
 pub mod json;
+pub mod opml;
 pub mod rss;
 
 use chrono::{DateTime, TimeZone};
@@ -111,6 +112,26 @@ pub struct FeedDoc {
     pub items: Vec<FeedItem>,
     /// The query of this very document's URL (`?limit=10`), empty for the full feed.
     pub self_query: String,
+    /// Wide logo image URL.
+    pub logo: Option<String>,
+    /// Small square icon URL.
+    pub icon: Option<String>,
+    /// WebSub hubs.
+    pub hubs: Vec<String>,
+    /// RFC 5005 links of this document.
+    pub history: History,
+}
+
+/// Where a document stands in its feed's RFC 5005 history: archives are the days (site
+/// time) that have articles, named `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// The day this archive document holds; `None` for the current (subscription) feed.
+    pub archive: Option<String>,
+    /// The next older archive day, if any.
+    pub prev: Option<String>,
+    /// The next newer archive day, if any (archives only).
+    pub next: Option<String>,
 }
 
 impl FeedDoc {
@@ -121,7 +142,31 @@ impl FeedDoc {
 
     /// The URL of this very document in `format`: its self link.
     pub fn self_url(&self, format: Format) -> String {
-        format!("{}{}", self.url(format), self.self_query)
+        match &self.history.archive {
+            Some(day) => self.archive_url(format, day),
+            None => format!("{}{}", self.url(format), self.self_query),
+        }
+    }
+
+    /// The URL of this feed's archive of `day` in `format`.
+    pub fn archive_url(&self, format: Format, day: &str) -> String {
+        format!("{}feeds/{}/archive/{day}.{}", self.site_url, self.slug, format.extension())
+    }
+
+    /// RFC 5005 links as (rel, URL) pairs in `format`: prev-archive, next-archive, and for
+    /// archives `current`.
+    pub fn history_links(&self, format: Format) -> Vec<(&'static str, String)> {
+        let mut links = Vec::new();
+        if let Some(day) = &self.history.prev {
+            links.push(("prev-archive", self.archive_url(format, day)));
+        }
+        if let Some(day) = &self.history.next {
+            links.push(("next-archive", self.archive_url(format, day)));
+        }
+        if self.history.archive.is_some() {
+            links.push(("current", self.url(format)));
+        }
+        links
     }
 }
 
@@ -179,13 +224,14 @@ pub fn site_time(config: &Config, t: i64) -> DateTime<Tz> {
 /// Prepares the feed `target` from its newest articles and its stored change time.
 pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, articles: &[StoredArticle]) -> FeedDoc {
     let site = &config.site;
-    let (slug, title, description, home_url, ttl) = match target {
+    let (slug, title, description, home_url, ttl, language) = match target {
         Target::All => (
             "all".to_string(),
             site.title.clone(),
             if site.description.is_empty() { site.title.clone() } else { site.description.clone() },
             site.base_url.to_string(),
             site.ttl_minutes,
+            site.language.clone(),
         ),
         Target::Category(i) => {
             let c = &config.categories.list[i];
@@ -194,12 +240,14 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
             } else {
                 c.description.clone()
             };
+            let language = c.language.clone().unwrap_or_else(|| site.language.clone());
             (
                 c.slug.clone(),
                 format!("{} - {}", c.name, site.title),
                 description,
                 category_page_url(config, &c.slug),
                 c.ttl_minutes,
+                language,
             )
         }
     };
@@ -209,13 +257,17 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
         description,
         home_url,
         feed_id: feed_id.to_string(),
-        language: site.language.clone(),
+        language,
         ttl_minutes: ttl,
         updated: site_time(config, changed),
         site_title: site.title.clone(),
         site_url: site.base_url.to_string(),
         items: articles.iter().map(|a| prepare_item(config, a)).collect(),
         self_query: String::new(),
+        logo: site.logo.as_ref().map(|u| u.to_string()),
+        icon: site.icon.as_ref().map(|u| u.to_string()),
+        hubs: config.hubs.iter().map(|u| u.to_string()).collect(),
+        history: History::default(),
     }
 }
 
@@ -253,8 +305,16 @@ pub fn rfc822(t: &DateTime<Tz>) -> String {
 pub fn signature(config: &Config, target: Target) -> String {
     let site = &config.site;
     let mut text = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}\n",
-        site.title, site.description, site.base_url, site.language, site.timezone, VERSION
+        "{}\n{}\n{}\n{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n",
+        site.title,
+        site.description,
+        site.base_url,
+        site.language,
+        site.timezone,
+        VERSION,
+        site.logo,
+        site.icon,
+        config.hubs
     );
     match target {
         Target::All => text.push_str(&format!("all\n{}\n{}\n", site.max_items, site.ttl_minutes)),
@@ -263,8 +323,8 @@ pub fn signature(config: &Config, target: Target) -> String {
             for j in config.categories.subtree(i) {
                 let c = &config.categories.list[j];
                 text.push_str(&format!(
-                    "{}\n{}\n{}\n{}\n{}\n",
-                    c.slug, c.name, c.description, c.max_items, c.ttl_minutes
+                    "{}\n{}\n{}\n{}\n{}\n{:?}\n",
+                    c.slug, c.name, c.description, c.max_items, c.ttl_minutes, c.language
                 ));
             }
         }

@@ -5,7 +5,8 @@
 
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{Category, Channel, Enclosure, Guid, Item};
+use rss::extension::Extension;
+use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 
 use super::{rfc822, FeedDoc, FeedItem, Format, GENERATOR, VERSION};
 use crate::ingest::text::escape_html;
@@ -21,21 +22,48 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, rss::Error> {
         generator: Some(format!("{GENERATOR} {VERSION}")),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         ttl: Some(doc.ttl_minutes.to_string()),
-        atom_ext: Some(AtomExtension {
-            links: vec![Link {
-                rel: "self".into(),
-                href: doc.self_url(Format::Rss),
-                mime_type: Some("application/rss+xml".into()),
-                ..Link::default()
-            }],
+        image: doc.logo.as_ref().or(doc.icon.as_ref()).map(|url| Image {
+            url: url.clone(),
+            title: doc.title.clone(),
+            link: doc.home_url.clone(),
+            ..Image::default()
         }),
+        atom_ext: Some(AtomExtension { links: links(doc) }),
         items: doc.items.iter().map(item).collect(),
         ..Channel::default()
     };
+    let channel = if doc.history.archive.is_some() { mark_archive(channel) } else { channel };
     let mut out = Vec::with_capacity(4096 + doc.items.len() * 4096);
     channel.write_to(&mut out)?;
     Ok(out)
 }
+
+/// `atom:link`s: self, the WebSub hubs, and the RFC 5005 history links.
+fn links(doc: &FeedDoc) -> Vec<Link> {
+    let link = |rel: &str, href: String, mime: Option<&str>| Link {
+        rel: rel.into(),
+        href,
+        mime_type: mime.map(str::to_string),
+        ..Link::default()
+    };
+    let mut links = vec![link("self", doc.self_url(Format::Rss), Some("application/rss+xml"))];
+    links.extend(doc.hubs.iter().map(|h| link("hub", h.clone(), None)));
+    links.extend(
+        doc.history_links(Format::Rss).into_iter().map(|(rel, href)| link(rel, href, Some("application/rss+xml"))),
+    );
+    links
+}
+
+/// Adds `<fh:archive/>` (RFC 5005) and its namespace.
+fn mark_archive(mut channel: Channel) -> Channel {
+    channel.namespaces.insert("fh".into(), HISTORY_NS.into());
+    let marker = Extension { name: "fh:archive".into(), ..Extension::default() };
+    channel.extensions.entry("fh".into()).or_default().insert("archive".into(), vec![marker]);
+    channel
+}
+
+/// The RFC 5005 namespace.
+pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 
 fn item(it: &FeedItem) -> Item {
     let mut categories: Vec<Category> =

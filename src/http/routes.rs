@@ -4,7 +4,9 @@
 //! |---|---|
 //! | `GET /` | the site's page (newest articles, feed links) |
 //! | `GET /feeds/{slug}.{rss,atom,json}[?limit=N]` | a category's feed (`all` for the site) |
+//! | `GET /feeds/{slug}/archive/{YYYY-MM-DD}.{rss,atom,json}` | RFC 5005 archive of one day |
 //! | `GET /c/{slug}` | a category's page |
+//! | `GET /feeds.opml[?format=atom|json]` | OPML 2.0 list of every feed, nested as the tree |
 //! | `GET /articles/{id}` | an article's own page |
 //! | `/api/...` | the ingest API (`api.rs`) |
 //!
@@ -24,7 +26,7 @@ use super::response::{self, Body};
 use super::State;
 use crate::encoding;
 use crate::feed::{Format, Target};
-use crate::publish::{Entry, Key, Publisher, Representation};
+use crate::publish::{Entry, Key, PublishError, Publisher, Representation};
 
 /// Answers one request.
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
@@ -67,6 +69,7 @@ enum Refusal {
     NotFound,
     MethodNotAllowed,
     BadLimit(usize),
+    BadFormat,
 }
 
 impl Refusal {
@@ -74,6 +77,7 @@ impl Refusal {
         match self {
             Refusal::NotFound => response::error(StatusCode::NOT_FOUND, "not found"),
             Refusal::MethodNotAllowed => response::method_not_allowed("GET, HEAD"),
+            Refusal::BadFormat => response::error(StatusCode::BAD_REQUEST, "format must be rss, atom or json"),
             Refusal::BadLimit(max) => {
                 response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))
             }
@@ -92,16 +96,29 @@ enum Found {
 fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publisher) -> Result<Found, Refusal> {
     let not_found = || Refusal::NotFound;
     let found = if path == "/" {
-        Found::Ready(Key { target: Target::All, repr: Representation::Page, limit: None })
+        Found::Ready(Key::current(Target::All, Representation::Home))
+    } else if path == "/feeds.opml" {
+        let format = match url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "format") {
+            None => Format::Rss,
+            Some((_, f)) => Format::from_extension(&f).ok_or(Refusal::BadFormat)?,
+        };
+        Found::Ready(Key::current(Target::All, Representation::Opml(format)))
     } else if let Some(rest) = path.strip_prefix("/feeds/") {
-        let (slug, ext) = rest.rsplit_once('.').ok_or_else(not_found)?;
+        let (name, ext) = rest.rsplit_once('.').ok_or_else(not_found)?;
         let format = Format::from_extension(ext).ok_or_else(not_found)?;
+        let (slug, archive) = match name.split_once("/archive/") {
+            None => (name, None),
+            Some((slug, day)) => {
+                let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Refusal::NotFound)?;
+                (slug, Some(day))
+            }
+        };
         let target = publisher.target(slug).ok_or_else(not_found)?;
-        let limit = limit_param(query, publisher.max_items(target))?;
-        Found::Ready(Key { target, repr: Representation::Feed(format), limit })
+        let limit = if archive.is_some() { None } else { limit_param(query, publisher.max_items(target))? };
+        Found::Ready(Key { target, repr: Representation::Feed(format), limit, archive })
     } else if let Some(slug) = path.strip_prefix("/c/") {
         let target = publisher.target(slug).filter(|t| *t != Target::All).ok_or_else(not_found)?;
-        Found::Ready(Key { target, repr: Representation::Page, limit: None })
+        Found::Ready(Key::current(target, Representation::Page))
     } else if let Some(id) = path.strip_prefix("/articles/").and_then(decode) {
         Found::Article(id)
     } else {
@@ -144,6 +161,9 @@ async fn ready(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Bod
             let s = state.clone();
             match tokio::task::spawn_blocking(move || s.publisher.get(key)).await {
                 Ok(Ok(e)) => e,
+                Ok(Err(PublishError::NoSuchArchive)) => {
+                    return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")
+                }
                 Ok(Err(e)) => return unavailable(&e.to_string()),
                 Err(_) => return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             }

@@ -1,0 +1,71 @@
+//! The OPML 2.0 subscription list of every feed, nested as the category tree (pure).
+//!
+//! Written with plain formatting and [`escape_html`] (which escapes `& < > " '`, enough
+//! for XML attributes): OPML is a handful of attributes on nested `outline` elements, and
+//! the document is rendered once per start and cached like the feeds.
+
+use std::fmt::Write as _;
+
+use super::{category_page_url, Format};
+use crate::config::Config;
+use crate::ingest::text::escape_html as esc;
+
+/// The OPML document listing the site feed and every category feed in `format`.
+pub fn render(config: &Config, format: Format) -> Vec<u8> {
+    let site = &config.site;
+    let feed_url = |slug: &str| format!("{}feeds/{slug}.{}", site.base_url, format.extension());
+    let kind = match format {
+        Format::Rss => "rss",
+        Format::Atom => "atom",
+        Format::Json => "json",
+    };
+    let mut out = String::with_capacity(4096);
+    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n<head>\n");
+    let _ = writeln!(out, "<title>{}</title>", esc(&site.title));
+    let _ = writeln!(out, "<ownerName>{}</ownerName>", esc(&site.title));
+    let _ = writeln!(out, "<docs>http://opml.org/spec2.opml</docs>");
+    out.push_str("</head>\n<body>\n");
+    let _ = writeln!(
+        out,
+        "<outline type=\"{kind}\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{}\" htmlUrl=\"{}\" language=\"{}\"/>",
+        esc(&feed_url("all")),
+        esc(site.base_url.as_str()),
+        esc(&site.language),
+        t = esc(&site.title),
+    );
+    fn outline(
+        config: &Config,
+        out: &mut String,
+        idx: usize,
+        depth: usize,
+        kind: &str,
+        feed_url: &dyn Fn(&str) -> String,
+    ) {
+        let c = &config.categories.list[idx];
+        let lang = c.language.as_deref().unwrap_or(&config.site.language);
+        let _ = write!(
+            out,
+            "{:indent$}<outline type=\"{kind}\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{}\" htmlUrl=\"{}\" language=\"{}\"",
+            "",
+            esc(&feed_url(&c.slug)),
+            esc(&category_page_url(config, &c.slug)),
+            esc(lang),
+            t = esc(&c.name),
+            indent = depth * 2
+        );
+        if c.children.is_empty() {
+            out.push_str("/>\n");
+            return;
+        }
+        out.push_str(">\n");
+        for &child in &c.children {
+            outline(config, out, child, depth + 1, kind, feed_url);
+        }
+        let _ = writeln!(out, "{:indent$}</outline>", "", indent = depth * 2);
+    }
+    for root in config.categories.roots() {
+        outline(config, &mut out, root, 0, kind, &feed_url);
+    }
+    out.push_str("</body>\n</opml>\n");
+    out.into_bytes()
+}
