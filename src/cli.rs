@@ -171,6 +171,7 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
         }
     };
     tracing::info!("ingest API tokens from {}", tokens.origin);
+    let publisher_for_shutdown = publisher.clone();
     let state = Arc::new(crate::http::State { publisher, tokens });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async {
@@ -183,6 +184,7 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             config.server.data_dir.display(),
             config.categories.list.len()
         );
+        let websub = state.publisher.websub.start();
         let (stop_scheduler, stopped) = tokio::sync::oneshot::channel::<()>();
         let scheduler = tokio::spawn(publish::run_scheduler(state.publisher.clone(), async {
             let _ = stopped.await;
@@ -190,6 +192,10 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
         crate::http::serve(listener, state, stop_signal()).await;
         let _ = stop_scheduler.send(());
         let _ = scheduler.await;
+        publisher_for_shutdown.websub.stop();
+        if let Some(w) = websub {
+            let _ = w.join();
+        }
         anyhow::Ok(())
     })?;
     store.flush().context("flushing the store at shutdown")?;

@@ -9,6 +9,7 @@
 //! - [`publish`]: store + feed, rendered once per change and kept ready
 //! - [`encoding`]: gzip and br, and Accept-Encoding negotiation
 //! - [`http`]: hyper server and routes over a [`publish::Publisher`]
+//! - [`websub`]: background publish notifications to WebSub hubs
 //! - [`auth`]: ingest tokens
 //! - [`client`]: `sihai ingest`, the API client
 //! - [`cli`]: the `sihai` commands (`serve`, `import`, `ingest`, `check-config`)
@@ -24,3 +25,4 @@ pub mod ingest;
 pub mod model;
 pub mod publish;
 pub mod store;
+pub mod websub;

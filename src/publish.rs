@@ -21,6 +21,7 @@ use crate::encoding::{self, Encoding};
 use crate::feed::{self, FeedDoc, Format, Target};
 use crate::model::{Article, StoredArticle};
 use crate::store::{FeedMeta, Store, StoreError, Written, ALL};
+use crate::websub::WebSub;
 
 /// Most `?limit=N` variants and archives kept ready at once; past it, they are dropped
 /// and re-rendered on demand.
@@ -164,6 +165,8 @@ pub struct Publisher {
     cache: Mutex<HashMap<Key, Slot>>,
     /// Wakes the scheduler when a write stores an article dated in the future.
     pub scheduled: Notify,
+    /// Tells WebSub hubs about changed feeds.
+    pub websub: Arc<WebSub>,
     /// Work counters.
     pub stats: Stats,
 }
@@ -191,6 +194,7 @@ impl Publisher {
     pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<Publisher, StoreError> {
         sync_feeds(&config, &store, now())?;
         Ok(Publisher {
+            websub: WebSub::new(config.hubs.clone()),
             config,
             store,
             cache: Mutex::new(HashMap::new()),
@@ -260,8 +264,16 @@ impl Publisher {
                 targets.extend(cats.ancestors(i).into_iter().map(Target::Category));
             }
         }
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.retain(|k, _| !targets.contains(&k.target));
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).retain(|k, _| !targets.contains(&k.target));
+        let topics: Vec<String> = targets
+            .iter()
+            .flat_map(|&t| {
+                let slug = self.slug(t).to_string();
+                let base = self.config.site.base_url.as_str();
+                Format::ALL.into_iter().map(move |f| format!("{base}feeds/{slug}.{}", f.extension()))
+            })
+            .collect();
+        self.websub.notify(&topics);
     }
 
     /// Drops every ready copy.
