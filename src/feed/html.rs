@@ -3,12 +3,12 @@
 
 use std::fmt::Write as _;
 
-use super::{rfc822, FeedDoc, FeedItem, Format};
+use super::{FeedDoc, FeedItem, Format};
 use crate::config::Config;
 use crate::ingest::text::escape_html as esc;
 
 const STYLE: &str = "body{font:16px/1.6 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#222}\
-a{color:#0645ad}h1{font-size:1.5rem;line-height:1.3}.meta{color:#666;font-size:.9rem}\
+a{color:#0645ad}h1{font-size:1.5rem;line-height:1.3}h2{font-size:1.15rem;line-height:1.4;margin:.2rem 0}.meta{color:#666;font-size:.9rem}\
 article{margin:1.5rem 0}img{max-width:100%;height:auto}.tree{padding-left:1.2rem}.tree ul{padding-left:1.2rem}\
 .f{font-size:.75rem;color:#b35c00}nav{margin:1rem 0;padding:.5rem 1rem;background:#f6f6f6;border-radius:6px}";
 
@@ -44,7 +44,7 @@ fn meta_line(out: &mut String, it: &FeedItem) {
         out,
         "<p class=\"meta\"><time datetime=\"{}\">{}</time>",
         it.published.to_rfc3339(),
-        esc(&rfc822(&it.published))
+        it.published.format("%Y-%m-%d %H:%M")
     );
     if !it.authors.is_empty() {
         let names: Vec<String> = it.authors.iter().map(|a| esc(&a.name)).collect();

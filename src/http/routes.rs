@@ -109,8 +109,12 @@ fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publish
         let (slug, archive) = match name.split_once("/archive/") {
             None => (name, None),
             Some((slug, day)) => {
-                let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Refusal::NotFound)?;
-                (slug, Some(day))
+                // Only the canonical spelling names an archive (one URL per document).
+                let parsed = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Refusal::NotFound)?;
+                if parsed.to_string() != day {
+                    return Err(Refusal::NotFound);
+                }
+                (slug, Some(parsed))
             }
         };
         let target = publisher.target(slug).ok_or_else(not_found)?;

@@ -1,5 +1,7 @@
 mod api;
+mod browser;
 mod cli;
 mod feeds;
 mod polling;
+mod subscribe;
 pub mod util;

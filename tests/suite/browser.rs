@@ -1,0 +1,81 @@
+//! The pages in a real browser: headless Chromium loads `/` and `/c/{slug}` from the
+//! daemon at phone width, with no console messages, and leaves a screenshot of each in
+//! `target/screenshots/` for a person to look at.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::util::*;
+
+/// Phone viewport (CSS pixels).
+const WIDTH: u32 = 390;
+const HEIGHT: u32 = 844;
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Loads `url` headless at phone width, screenshots it to `shot`; returns the console
+/// messages the page produced.
+fn load(chromium: &Path, url: &str, shot: &Path, profile: &Path) -> Vec<String> {
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={WIDTH},{HEIGHT}"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium failed on {url}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains(":CONSOLE")).map(str::to_string).collect()
+}
+
+/// Width and height of a PNG file.
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).expect("screenshot written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+#[test]
+fn pages_load_in_chromium_at_phone_width_without_console_messages() {
+    let Some(chromium) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must have chromium: .ci/run installs Debian's chromium package");
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium); CI runs this test");
+        return;
+    };
+    let site = Site::shipped();
+    assert_eq!(site.import(&[&seed_article(), &sample_articles()]).code, 0);
+    let d = site.start();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+
+    // The detector itself: a page that logs an error must be caught.
+    let control = site.write("control.html", "<!DOCTYPE html><html lang=en><head><link rel=icon href=\"data:,\"></head><body><script>console.error('control')</script></body></html>");
+    let seen = load(&chromium, &format!("file://{}", control.display()), &shots.join("control.png"), profile.path());
+    assert!(seen.iter().any(|l| l.contains("control")), "console messages are detected: {seen:?}");
+
+    for (name, path) in [("home", "/"), ("category-hunan", "/c/hunan")] {
+        let shot = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&shot);
+        let console = load(&chromium, &format!("{}{path}", d.base), &shot, profile.path());
+        assert!(console.is_empty(), "{path}: console messages {console:?}");
+        assert_eq!(png_size(&shot), (WIDTH, HEIGHT), "{path}: phone-width screenshot");
+        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{path}: the screenshot shows a page");
+        eprintln!("screenshot of {path}: {}", shot.display());
+    }
+}
