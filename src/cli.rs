@@ -69,9 +69,34 @@ pub enum Command {
         /// Store directory (overrides [server] data_dir).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Restore an export (`sihai export`) into an empty store, keeping GUIDs and times.
+        #[arg(long)]
+        restore: bool,
         /// Files to import.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Write every article, tombstone and feed record as JSON Lines: from the running
+    /// daemon (GET /api/export) if it holds the store, else from the store directly.
+    Export {
+        /// Store directory (overrides [server] data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The daemon's URL (when it runs).
+        #[arg(long)]
+        server: Option<String>,
+        /// File holding the token (when the daemon runs).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Write here instead of stdout (written to FILE.partial, renamed when complete).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check that the (stopped) store's indexes and articles agree.
+    CheckStore {
+        /// Store directory (overrides [server] data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -116,7 +141,29 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Serve { listen, data_dir } => serve(config, listen, data_dir),
-        Command::Import { data_dir, files } => import(&config, data_dir, &files),
+        Command::Import { data_dir, restore: false, files } => import(&config, data_dir, &files),
+        Command::Import { data_dir, restore: true, files } => crate::backup::restore(&config, data_dir, &files),
+        Command::Export { data_dir, server, token_file, output } => {
+            crate::backup::export(&config, data_dir, server, token_file.as_deref(), output.as_deref())
+        }
+        Command::CheckStore { data_dir } => {
+            let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
+            let store = match open_store(&dir) {
+                Ok(s) => s,
+                Err(o) => return Ok(o),
+            };
+            let problems = store.verify()?;
+            for p in &problems {
+                eprintln!("{}: {p}", dir.display());
+            }
+            if problems.is_empty() {
+                println!("{}: consistent", dir.display());
+                Ok(Outcome::Ok)
+            } else {
+                eprintln!("sihai: {} problem(s) in the store", problems.len());
+                Ok(Outcome::StoreUnavailable)
+            }
+        }
         Command::Ingest { server, token_file, dry_run, files } => {
             let token = match crate::auth::client_token(&config, token_file.as_deref()) {
                 Ok(t) => t,
@@ -137,7 +184,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-fn open_store(dir: &Path) -> Result<Store, Outcome> {
+/// Opens the store, printing why not (and the outcome to exit with) when it cannot.
+pub fn open_store(dir: &Path) -> Result<Store, Outcome> {
     Store::open(dir, STORE_CACHE_BYTES).map_err(|e| {
         eprintln!("sihai: {e}");
         Outcome::StoreUnavailable
@@ -189,7 +237,8 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
         let scheduler = tokio::spawn(publish::run_scheduler(state.publisher.clone(), async {
             let _ = stopped.await;
         }));
-        crate::http::serve(listener, state, stop_signal()).await;
+        let deadline = std::time::Duration::from_secs(config.server.shutdown_seconds);
+        crate::http::serve(listener, state, stop_signal(), deadline).await;
         let _ = stop_scheduler.send(());
         let _ = scheduler.await;
         publisher_for_shutdown.websub.stop();

@@ -87,7 +87,14 @@ pub struct Server {
     pub listen: SocketAddr,
     /// Directory of the sled store (relative paths are relative to the working directory).
     pub data_dir: PathBuf,
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_seconds: u64,
+    /// Free disk space writes always leave (below it they answer 507).
+    pub min_free_bytes: u64,
 }
+
+/// Default of `[server] min_free_bytes`: 64 MiB.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One category, with its place in the tree resolved to indexes into [`Categories::list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +194,8 @@ struct RawSite {
 struct RawServer {
     listen: Option<Spanned<String>>,
     data_dir: Option<String>,
+    shutdown_seconds: Option<Spanned<i64>>,
+    min_free_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -448,7 +457,29 @@ impl Validator<'_> {
                 }
             },
         };
-        Server { listen, data_dir: PathBuf::from(raw.data_dir.unwrap_or_else(|| "./data".into())) }
+        let shutdown_seconds = match raw.shutdown_seconds {
+            None => 10,
+            Some(s) if (0..=3600).contains(s.get_ref()) => *s.get_ref() as u64,
+            Some(s) => {
+                let v = *s.get_ref();
+                self.at(&s, format!("[server] shutdown_seconds = {v} is out of range; fix: 0 to 3600 (default 10)"));
+                10
+            }
+        };
+        let min_free_bytes = match raw.min_free_bytes {
+            None => DEFAULT_MIN_FREE_BYTES,
+            Some(s) if *s.get_ref() >= 0 => *s.get_ref() as u64,
+            Some(s) => {
+                self.at(&s, "[server] min_free_bytes must not be negative; fix: bytes, default 67108864".to_string());
+                DEFAULT_MIN_FREE_BYTES
+            }
+        };
+        Server {
+            listen,
+            data_dir: PathBuf::from(raw.data_dir.unwrap_or_else(|| "./data".into())),
+            shutdown_seconds,
+            min_free_bytes,
+        }
     }
 
     fn categories(&mut self, raw: Vec<Spanned<RawCategory>>) -> Categories {

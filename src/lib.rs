@@ -11,10 +11,12 @@
 //! - [`http`]: hyper server and routes over a [`publish::Publisher`]
 //! - [`websub`]: background publish notifications to WebSub hubs
 //! - [`auth`]: ingest tokens
+//! - [`backup`]: `sihai export` and `sihai import --restore`
 //! - [`client`]: `sihai ingest`, the API client
 //! - [`cli`]: the `sihai` commands (`serve`, `import`, `ingest`, `check-config`)
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -290,6 +290,9 @@ impl Publisher {
             return self.store.preview(articles, now, authority);
         }
         let future = articles.iter().any(|a| a.published > now);
+        let bytes: usize =
+            articles.iter().map(|a| 1024 + a.title.len() + a.content_html.as_ref().map_or(0, String::len)).sum();
+        self.store.ensure_space(bytes as u64, self.config.server.min_free_bytes)?;
         let report = self.store.upsert(articles, now, authority)?;
         if !report.touched.is_empty() {
             self.invalidate(&report.touched);
@@ -303,6 +306,7 @@ impl Publisher {
 
     /// Deletes an article from the store and every feed; whether it existed. Durable on return.
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.ensure_space(4096, self.config.server.min_free_bytes)?;
         match self.store.delete(id, now())? {
             None => Ok(false),
             Some(touched) => {
@@ -327,6 +331,14 @@ impl Publisher {
             tracing::info!("released scheduled articles in {}", touched.iter().cloned().collect::<Vec<_>>().join(", "));
         }
         self.store.next_due(now)
+    }
+
+    /// Streams every record of the store to `emit` (a backup while serving).
+    pub fn export(
+        &self,
+        emit: impl FnMut(&crate::store::ExportRecord) -> std::io::Result<()>,
+    ) -> Result<usize, StoreError> {
+        self.store.export(emit)
     }
 
     /// The stored article with this id (scheduled ones included).

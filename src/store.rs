@@ -43,6 +43,8 @@ pub enum StoreError {
     Io { path: PathBuf, message: String },
     /// A stored record could not be read back.
     Corrupt(String),
+    /// The disk is (nearly) full: the write was refused before it started.
+    Full { path: PathBuf, available: u64, needed: u64 },
 }
 
 impl std::fmt::Display for StoreError {
@@ -60,6 +62,13 @@ impl std::fmt::Display for StoreError {
             ),
             StoreError::Io { path, message } => write!(f, "store at {}: {message}", path.display()),
             StoreError::Corrupt(m) => write!(f, "store record unreadable: {m}"),
+            StoreError::Full { path, available, needed } => write!(
+                f,
+                "the disk holding {} is full: {} MiB free, a write needs {} MiB (including the reserve); free some space, writes resume by themselves",
+                path.display(),
+                available / (1 << 20),
+                needed.div_ceil(1 << 20)
+            ),
         }
     }
 }
@@ -117,25 +126,34 @@ pub struct Store {
 pub const ALL: &str = "all";
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io { path: path.to_path_buf(), message: e.to_string() }
+    let message = e.to_string();
+    if message.contains("No space left on device") {
+        return StoreError::Full { path: path.to_path_buf(), available: 0, needed: 0 };
+    }
+    StoreError::Io { path: path.to_path_buf(), message }
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir` with a page cache of `cache_bytes`.
+    /// Opens (or creates) the store in `dir` with a page cache of `cache_bytes`. A store
+    /// that cannot be opened (locked, corrupt, unwritable, another version) is an error
+    /// that says so, never an empty store.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
             .use_compression(true)
             .compression_factor(3)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked(dir.to_path_buf())
-                }
-                other => io_err(dir, other),
-            })?;
+            .mode(sled::Mode::HighThroughput);
+        // sled panics on some kinds of corruption: that is an unusable store, not a crash.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(sled::Error::Io(ref io))) if io.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Locked(dir.to_path_buf()))
+            }
+            Ok(Err(e)) => return Err(io_err(dir, format!("cannot open: {e}"))),
+            Err(_) => return Err(io_err(dir, "cannot open: the store's files are corrupt (sled failed reading them)")),
+        };
         let store = Store {
             db,
             path: dir.to_path_buf(),
@@ -158,6 +176,16 @@ impl Store {
                 self.flush()
             }
             None => Err(StoreError::Schema { path: self.path.clone(), found: "none (not a sihai store)".into() }),
+        }
+    }
+
+    /// Refuses a write of about `bytes` when the disk would keep less than `reserve` free:
+    /// sled treats a failed write as fatal until reopened, so sihai never lets it run out.
+    pub fn ensure_space(&self, bytes: u64, reserve: u64) -> Result<(), StoreError> {
+        let needed = reserve.saturating_add(bytes.saturating_mul(4));
+        match fs4::available_space(&self.path) {
+            Ok(available) if available < needed => Err(StoreError::Full { path: self.path.clone(), available, needed }),
+            _ => Ok(()),
         }
     }
 
@@ -451,6 +479,173 @@ fn index_prefixes(slugs: Option<&[&str]>) -> Vec<Vec<u8>> {
     match slugs {
         None => vec![b"p/".to_vec()],
         Some(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
+    }
+}
+
+/// One line of an export (JSON Lines): everything needed to rebuild the store exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ExportRecord {
+    /// First line: what wrote it.
+    Header {
+        /// The store schema the export was taken from.
+        schema: u32,
+        /// `sihai VERSION`.
+        generator: String,
+    },
+    /// A feed's stored metadata (Atom id, first seen, change time).
+    Feed {
+        /// The feed's slug (`all` for the site).
+        slug: String,
+        /// Its metadata.
+        #[serde(flatten)]
+        meta: FeedMeta,
+    },
+    /// How far scheduled articles have been released.
+    Released {
+        /// Unix seconds.
+        at: i64,
+    },
+    /// A stored article with its GUID and times.
+    Article(StoredArticle),
+    /// A deleted id and the GUID it keeps.
+    Tombstone {
+        /// The id.
+        id: String,
+        /// Its GUID.
+        guid: String,
+    },
+}
+
+impl Store {
+    /// Calls `emit` with every record of the store, header first, then feeds, then each
+    /// id's article or tombstone. Reads run while the daemon serves; each record is
+    /// read atomically.
+    pub fn export(&self, mut emit: impl FnMut(&ExportRecord) -> std::io::Result<()>) -> Result<usize, StoreError> {
+        let io =
+            |e: std::io::Error| StoreError::Io { path: self.path.clone(), message: format!("writing the export: {e}") };
+        emit(&ExportRecord::Header {
+            schema: SCHEMA_VERSION,
+            generator: format!("sihai {}", env!("CARGO_PKG_VERSION")),
+        })
+        .map_err(io)?;
+        for item in self.db.scan_prefix(b"m/") {
+            let (k, v) = item.map_err(|e| io_err(&self.path, e))?;
+            let slug = String::from_utf8_lossy(&k[2..]).into_owned();
+            emit(&ExportRecord::Feed { slug, meta: decode(&v)? }).map_err(io)?;
+        }
+        if let Some(v) = self.db.get(RELEASED_KEY).map_err(|e| io_err(&self.path, e))? {
+            let at =
+                i64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt("meta/released".into()))?);
+            emit(&ExportRecord::Released { at }).map_err(io)?;
+        }
+        let mut count = 0;
+        for item in self.db.scan_prefix(b"g/") {
+            let (k, guid) = item.map_err(|e| io_err(&self.path, e))?;
+            let id = String::from_utf8_lossy(&k[2..]).into_owned();
+            let record = match self.get(&id)? {
+                Some(a) => ExportRecord::Article(a),
+                None => ExportRecord::Tombstone { id, guid: String::from_utf8_lossy(&guid).into_owned() },
+            };
+            emit(&record).map_err(io)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Whether the store holds no article and no GUID (a restore needs an empty store).
+    pub fn is_empty_of_articles(&self) -> bool {
+        self.db.scan_prefix(b"g/").next().is_none() && self.db.scan_prefix(b"a/").next().is_none()
+    }
+
+    /// Writes exported records as they are (GUIDs, times and feed metadata kept), in one
+    /// atomic batch. Not flushed.
+    pub fn restore(&self, records: &[ExportRecord]) -> Result<(), StoreError> {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        for record in records {
+            match record {
+                ExportRecord::Header { .. } => {}
+                ExportRecord::Feed { slug, meta } => batch.insert(meta_key(slug), encode(meta)),
+                ExportRecord::Released { at } => batch.insert(RELEASED_KEY, &at.to_be_bytes()),
+                ExportRecord::Tombstone { id, guid } => batch.insert(guid_key(id), guid.as_bytes()),
+                ExportRecord::Article(a) => {
+                    let suffix = index_suffix(a.article.published, &a.article.id);
+                    batch.insert(guid_key(&a.article.id), a.guid.as_bytes());
+                    batch.insert(article_key(&a.article.id), encode(a));
+                    batch.insert(with_suffix(b"p/".to_vec(), &suffix), &[]);
+                    for slug in &a.article.categories {
+                        batch.insert(with_suffix(category_prefix(slug), &suffix), &[]);
+                    }
+                }
+            }
+        }
+        self.db.apply_batch(batch).map_err(|e| io_err(&self.path, e))?;
+        self.applied.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Checks that indexes and articles agree: every article has its GUID and index
+    /// entries, every index entry has its article. Returns the problems found (none when
+    /// consistent). Reads the whole store: for `sihai check-store` and tests.
+    pub fn verify(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let mut articles = 0usize;
+        for item in self.db.scan_prefix(b"a/") {
+            let (k, v) = item.map_err(|e| io_err(&self.path, e))?;
+            let id = String::from_utf8_lossy(&k[2..]).into_owned();
+            let a: StoredArticle = match decode(&v) {
+                Ok(a) => a,
+                Err(e) => {
+                    problems.push(format!("article {id:?}: {e}"));
+                    continue;
+                }
+            };
+            articles += 1;
+            if a.article.id != id {
+                problems.push(format!("article under key {id:?} has id {:?}", a.article.id));
+            }
+            match self.db.get(guid_key(&id)).map_err(|e| io_err(&self.path, e))? {
+                Some(g) if g.as_ref() == a.guid.as_bytes() => {}
+                other => problems.push(format!("article {id:?}: GUID record {other:?} is not {:?}", a.guid)),
+            }
+            let suffix = index_suffix(a.article.published, &id);
+            let mut keys = vec![with_suffix(b"p/".to_vec(), &suffix)];
+            keys.extend(a.article.categories.iter().map(|c| with_suffix(category_prefix(c), &suffix)));
+            for key in keys {
+                if !self.db.contains_key(&key).map_err(|e| io_err(&self.path, e))? {
+                    problems
+                        .push(format!("article {id:?}: index entry {:?} missing", String::from_utf8_lossy(&key[..2])));
+                }
+            }
+        }
+        let mut entries = 0usize;
+        for prefix in [&b"p/"[..], &b"c/"[..]] {
+            for item in self.db.scan_prefix(prefix) {
+                let (k, _) = item.map_err(|e| io_err(&self.path, e))?;
+                let (slug, suffix) = if prefix == b"p/" {
+                    (None, &k[2..])
+                } else {
+                    let nul = k.iter().position(|&b| b == 0).unwrap_or(k.len());
+                    (Some(String::from_utf8_lossy(&k[2..nul]).into_owned()), &k[(nul + 1).min(k.len())..])
+                };
+                entries += 1;
+                let published = published_of(suffix)?;
+                let id = String::from_utf8_lossy(&suffix[8..]).into_owned();
+                match self.get(&id)? {
+                    None => problems.push(format!("index entry for {id:?} has no article")),
+                    Some(a) if a.article.published != published => {
+                        problems.push(format!("index entry for {id:?} has a stale time"))
+                    }
+                    Some(a) if slug.as_ref().is_some_and(|s| !a.article.categories.contains(s)) => {
+                        problems.push(format!("index entry for {id:?} in {slug:?}, not one of its categories"))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        tracing::debug!("verified {articles} articles and {entries} index entries");
+        Ok(problems)
     }
 }
 

@@ -7,6 +7,7 @@
 //! | `GET /api/articles/{id}` | one stored article with its GUID and stored times |
 //! | `DELETE /api/articles/{id}` | remove an article from the store and every feed |
 //! | `GET /api/stats` | counters: renders and compressions since start |
+//! | `GET /api/export` | every article, tombstone and feed record as JSON Lines (a backup) |
 //!
 //! Bodies are read only up to `[ingest] max_body_bytes`; parsing, normalizing and the
 //! store write run on the blocking pool, and the answer comes once the write is durable.
@@ -37,6 +38,7 @@ enum ApiRoute {
     Collection,
     Item(String),
     Stats,
+    Export,
 }
 
 /// Answers a request under `/api`.
@@ -46,6 +48,8 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
         ApiRoute::Collection
     } else if path == "/api/stats" {
         ApiRoute::Stats
+    } else if path == "/api/export" {
+        ApiRoute::Export
     } else {
         match path.strip_prefix("/api/articles/").and_then(super::routes::decode) {
             Some(id) => ApiRoute::Item(id),
@@ -55,13 +59,13 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
     let allow = match route {
         ApiRoute::Collection => "GET, HEAD, POST",
         ApiRoute::Item(_) => "GET, HEAD, DELETE",
-        ApiRoute::Stats => "GET, HEAD",
+        ApiRoute::Stats | ApiRoute::Export => "GET, HEAD",
     };
     let method = req.method().clone();
     let allowed = match route {
         ApiRoute::Collection => matches!(method, Method::GET | Method::HEAD | Method::POST),
         ApiRoute::Item(_) => matches!(method, Method::GET | Method::HEAD | Method::DELETE),
-        ApiRoute::Stats => matches!(method, Method::GET | Method::HEAD),
+        ApiRoute::Stats | ApiRoute::Export => matches!(method, Method::GET | Method::HEAD),
     };
     if !allowed {
         let mut r = response::json_error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed here"), &[]);
@@ -76,6 +80,7 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
         (ApiRoute::Collection, _) => blocking(state, move |s| list(s, req.uri().query())).await,
         (ApiRoute::Item(id), Method::DELETE) => blocking(state, move |s| delete(s, &id)).await,
         (ApiRoute::Item(id), _) => blocking(state, move |s| get(s, &id)).await,
+        (ApiRoute::Export, _) => export(state),
         (ApiRoute::Stats, _) => {
             let stats = &state.publisher.stats;
             let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
@@ -174,6 +179,37 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Re
     }
 }
 
+/// Streams the store as JSON Lines ([`crate::store::ExportRecord`]) while serving.
+fn export(state: Arc<State>) -> Response<Body> {
+    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(8);
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::with_capacity(128 * 1024);
+        let result = state.publisher.export(|record| {
+            serde_json::to_writer(&mut buf, record).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+            if buf.len() >= 64 * 1024 {
+                let chunk = Bytes::from(std::mem::take(&mut buf));
+                handle.block_on(tx.send_data(chunk)).map_err(|_| std::io::Error::other("client went away"))?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(n) => {
+                let _ = handle.block_on(tx.send_data(Bytes::from(buf)));
+                tracing::info!("export of {n} article(s) and tombstone(s) sent");
+            }
+            // The client sees a truncated body (no final newline-terminated tail and a
+            // reset), never a clean end: an export is complete only if the stream ended.
+            Err(e) => {
+                tracing::error!("export failed: {e}");
+                tx.abort(std::io::Error::other(e.to_string()));
+            }
+        }
+    });
+    response::stream(body, "application/x-ndjson")
+}
+
 fn problems_json(problems: &[Problem]) -> Vec<Value> {
     problems
         .iter()
@@ -191,6 +227,10 @@ fn problems_json(problems: &[Problem]) -> Vec<Value> {
 }
 
 fn store_failure(e: &StoreError) -> Response<Body> {
+    if let StoreError::Full { .. } = e {
+        tracing::warn!("write refused: {e}");
+        return response::json_error(StatusCode::INSUFFICIENT_STORAGE, &e.to_string(), &[]);
+    }
     tracing::error!("store failure: {e}");
     let mut r = response::json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("the store failed: {e}"), &[]);
     r.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("5"));

@@ -29,12 +29,9 @@ pub struct State {
     pub tokens: Tokens,
 }
 
-/// How long in-flight requests may run after the stop signal.
-pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
-
 /// Serves `state` on `listener` until `shutdown` completes, then lets in-flight
-/// requests finish (up to [`SHUTDOWN_DEADLINE`]).
-pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+/// requests finish (up to `deadline`; `[server] shutdown_seconds`).
+pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>, deadline: Duration) {
     let builder = Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -70,6 +67,6 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
     tracing::info!("shutting down: finishing in-flight requests");
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(SHUTDOWN_DEADLINE) => tracing::warn!("in-flight requests still running after {SHUTDOWN_DEADLINE:?}; closing"),
+        _ = tokio::time::sleep(deadline) => tracing::warn!("in-flight requests still running after {deadline:?}; closing them"),
     }
 }

@@ -1,7 +1,8 @@
 //! Building responses: every failure goes through [`error`], every feed through [`rendered`].
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::channel::Channel;
+use http_body_util::{Either, Full};
 use hyper::header::{
     HeaderMap, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, LAST_MODIFIED, RETRY_AFTER,
     VARY, WWW_AUTHENTICATE,
@@ -12,12 +13,25 @@ use serde_json::{json, Value};
 use crate::encoding::Encoding;
 use crate::publish::{Entry, Variant};
 
-/// The body type of every response.
-pub type Body = Full<Bytes>;
+/// The body of every response: bytes in memory, or a stream (exports; a stream that fails
+/// midway is aborted, so the client sees an error, never a clean but short body).
+pub type Body = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Either::Left(Full::new(bytes.into()))
+}
+
+/// 200 with a streamed body.
+pub fn stream(body: Channel<Bytes, std::io::Error>, content_type: &'static str) -> Response<Body> {
+    let mut r = Response::new(Either::Right(body));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
 
 /// A short plain-text response with `status`.
 pub fn error(status: StatusCode, message: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+    let mut r = Response::new(full(format!("{message}\n")));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     r
@@ -46,7 +60,7 @@ fn caching_headers(h: &mut HeaderMap, entry: &Entry, variant: &Variant) {
 
 /// 200 with ready bytes in `coding` and their caching headers.
 pub fn ready(entry: &Entry, variant: &Variant, coding: Encoding) -> Response<Body> {
-    let mut r = Response::new(Full::new(variant.body.clone()));
+    let mut r = Response::new(full(variant.body.clone()));
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(entry.content_type));
     if coding != Encoding::Identity {
@@ -58,7 +72,7 @@ pub fn ready(entry: &Entry, variant: &Variant, coding: Encoding) -> Response<Bod
 
 /// 304 with the headers the 200 would carry, and no body.
 pub fn not_modified(entry: &Entry, variant: &Variant) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(full(Bytes::new()));
     *r.status_mut() = StatusCode::NOT_MODIFIED;
     caching_headers(r.headers_mut(), entry, variant);
     r
@@ -73,7 +87,7 @@ pub fn unavailable(message: &str) -> Response<Body> {
 
 /// 200 with an HTML page built for this request.
 pub fn html(page: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(page)));
+    let mut r = Response::new(full(page));
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     r
 }
@@ -82,7 +96,7 @@ pub fn html(page: String) -> Response<Body> {
 pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
     let mut body = serde_json::to_vec(value).unwrap_or_default();
     body.push(b'\n');
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(full(body));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -104,7 +118,7 @@ pub fn unauthorized() -> Response<Body> {
 
 /// 204 with no body.
 pub fn no_content() -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(full(Bytes::new()));
     *r.status_mut() = StatusCode::NO_CONTENT;
     r
 }

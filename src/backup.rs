@@ -1,0 +1,244 @@
+//! Backup and restore: `sihai export` and `sihai import --restore`.
+//!
+//! An export is JSON Lines of [`ExportRecord`]s: a header, the feeds' metadata, and every
+//! id's article (with its GUID and stored times) or tombstone. Restored into an empty
+//! store, it gives back the same GUIDs, times and feed ids, so the feeds served afterwards
+//! are byte-identical to the original's.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{open_store, Outcome, STORE_CACHE_BYTES};
+use crate::config::Config;
+use crate::ingest::dates::{EARLIEST, LATEST};
+use crate::ingest::text::is_xml_char;
+use crate::store::{ExportRecord, Store, StoreError, SCHEMA_VERSION};
+
+/// Records written per atomic batch by a restore.
+const RESTORE_BATCH: usize = 1_000;
+
+/// `sihai export`: from the store when the daemon is stopped, else through its API.
+pub fn export(
+    config: &Config,
+    data_dir: Option<PathBuf>,
+    server: Option<String>,
+    token_file: Option<&Path>,
+    output: Option<&Path>,
+) -> anyhow::Result<Outcome> {
+    let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
+    let mut sink = Sink::open(output)?;
+    let result = match Store::open(&dir, STORE_CACHE_BYTES) {
+        Ok(store) => store
+            .export(|record| {
+                serde_json::to_writer(&mut sink.writer, record).map_err(std::io::Error::other)?;
+                sink.writer.write_all(b"\n")
+            })
+            .map(|n| format!("exported {n} article(s) and tombstone(s) from {}", dir.display()))
+            .map_err(|e| e.to_string()),
+        Err(StoreError::Locked(_)) => export_from_daemon(config, server, token_file, &mut sink.writer),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(summary) => {
+            sink.finish()?;
+            eprintln!("{summary}");
+            Ok(Outcome::Ok)
+        }
+        Err(e) => {
+            eprintln!("sihai: export failed: {e}; nothing complete was written");
+            Ok(Outcome::StoreUnavailable)
+        }
+    }
+}
+
+fn export_from_daemon(
+    config: &Config,
+    server: Option<String>,
+    token_file: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<String, String> {
+    let token = crate::auth::client_token(config, token_file)?;
+    let server = server.unwrap_or_else(|| crate::client::default_server(config));
+    let url = format!("{}/api/export", server.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut resp = agent
+        .get(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .map_err(|e| format!("the store is in use and the daemon at {server} cannot be reached: {e}"))?;
+    if resp.status() != 200 {
+        return Err(format!("the daemon answered {}", resp.status()));
+    }
+    let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+    let n = std::io::copy(&mut reader, out).map_err(|e| format!("the export stream broke off: {e}"))?;
+    Ok(format!("exported {n} bytes from the running daemon at {server}"))
+}
+
+/// Where an export goes: stdout, or FILE.partial renamed to FILE once complete.
+struct Sink {
+    writer: Box<dyn Write>,
+    paths: Option<(PathBuf, PathBuf)>,
+}
+
+impl Sink {
+    fn open(output: Option<&Path>) -> anyhow::Result<Sink> {
+        Ok(match output {
+            None => Sink { writer: Box::new(std::io::BufWriter::new(std::io::stdout())), paths: None },
+            Some(path) => {
+                let partial = PathBuf::from(format!("{}.partial", path.display()));
+                let file = std::fs::File::create(&partial)?;
+                Sink { writer: Box::new(std::io::BufWriter::new(file)), paths: Some((partial, path.to_path_buf())) }
+            }
+        })
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.writer.flush()?;
+        drop(self.writer);
+        if let Some((partial, path)) = self.paths {
+            std::fs::File::open(&partial)?.sync_all()?;
+            std::fs::rename(&partial, &path)?;
+        }
+        Ok(())
+    }
+}
+
+/// `sihai import --restore FILE...`: validates every line of every file, then writes them
+/// in atomic batches into an empty store.
+pub fn restore(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Result<Outcome> {
+    let mut problems = Vec::new();
+    for file in files {
+        if let Err(e) = each_record(file, |_, _| Ok(())) {
+            problems.extend(e);
+        }
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        eprintln!("sihai: nothing restored: {} problem(s)", problems.len());
+        return Ok(Outcome::Refused);
+    }
+    let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
+    let store = match open_store(&dir) {
+        Ok(s) => s,
+        Err(o) => return Ok(o),
+    };
+    if !store.is_empty_of_articles() {
+        eprintln!("sihai: {} already holds articles: restore into an empty data directory", dir.display());
+        return Ok(Outcome::Refused);
+    }
+    let mut restored = 0usize;
+    for file in files {
+        let mut batch = Vec::with_capacity(RESTORE_BATCH);
+        let write = |batch: &mut Vec<ExportRecord>| -> Result<(), StoreError> {
+            store.ensure_space(batch.len() as u64 * 4096, config.server.min_free_bytes)?;
+            store.restore(batch)?;
+            batch.clear();
+            Ok(())
+        };
+        let mut failure = None;
+        let walked = each_record(file, |_, record| {
+            if matches!(record, ExportRecord::Article(_) | ExportRecord::Tombstone { .. }) {
+                restored += 1;
+            }
+            batch.push(record);
+            if batch.len() >= RESTORE_BATCH {
+                if let Err(e) = write(&mut batch) {
+                    failure = Some(e);
+                    return Err("stop".into());
+                }
+            }
+            Ok(())
+        });
+        if let Some(e) = failure {
+            eprintln!("sihai: restore failed: {e}; empty the data directory and run it again");
+            return Ok(Outcome::StoreUnavailable);
+        }
+        if walked.is_err() {
+            eprintln!("sihai: {} changed while restoring; empty the data directory and run it again", file.display());
+            return Ok(Outcome::Refused);
+        }
+        if let Err(e) = write(&mut batch) {
+            eprintln!("sihai: restore failed: {e}; empty the data directory and run it again");
+            return Ok(Outcome::StoreUnavailable);
+        }
+    }
+    store.flush()?;
+    println!("restored {restored} article(s) and tombstone(s) into {}", dir.display());
+    Ok(Outcome::Ok)
+}
+
+/// Reads every record of an export file, checking each; calls `f` with the good ones.
+/// `Err` holds every problem (as `FILE:LINE: ...`).
+fn each_record(file: &Path, mut f: impl FnMut(usize, ExportRecord) -> Result<(), String>) -> Result<(), Vec<String>> {
+    let name = file.display().to_string();
+    let reader = match std::fs::File::open(file) {
+        Ok(fh) => BufReader::new(fh),
+        Err(e) => return Err(vec![format!("{name}: cannot read: {e}")]),
+    };
+    let mut problems = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                problems.push(format!("{name}:{n}: {e}"));
+                break;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: ExportRecord = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{name}:{n}: not an export record: {e}"));
+                continue;
+            }
+        };
+        if let Err(p) = check(&record, n == 1) {
+            problems.push(format!("{name}:{n}: {p}"));
+            continue;
+        }
+        if problems.is_empty() {
+            if let Err(e) = f(n, record) {
+                problems.push(format!("{name}:{n}: {e}"));
+                break;
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// What a restore requires of a record (an export from this schema, sane fields).
+fn check(record: &ExportRecord, first: bool) -> Result<(), String> {
+    let clean = |s: &str| s.chars().all(is_xml_char);
+    match record {
+        ExportRecord::Header { schema, .. } if *schema != SCHEMA_VERSION => {
+            Err(format!("export of schema {schema}; this sihai restores schema {SCHEMA_VERSION}"))
+        }
+        ExportRecord::Header { .. } => Ok(()),
+        _ if first => Err("the first line must be the export header".into()),
+        ExportRecord::Article(a) => {
+            let x = &a.article;
+            if x.id.is_empty() || a.guid.is_empty() || x.categories.is_empty() || x.title.is_empty() {
+                Err(format!("article {:?}: id, guid, title and categories are required", x.id))
+            } else if !(EARLIEST..LATEST).contains(&x.published) {
+                Err(format!("article {:?}: published out of range", x.id))
+            } else if !clean(&x.title) || !clean(&x.id) || !x.content_html.as_deref().is_none_or(clean) {
+                Err(format!("article {:?}: characters XML forbids", x.id))
+            } else {
+                Ok(())
+            }
+        }
+        ExportRecord::Tombstone { id, guid } if id.is_empty() || guid.is_empty() => {
+            Err("tombstone: id and guid are required".into())
+        }
+        _ => Ok(()),
+    }
+}
