@@ -29,6 +29,9 @@ use crate::model::{Article, StoredArticle, WriteStatus};
 /// The on-disk format this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"meta/schema";
+/// A file beside sled's, written once the store exists: if sled ever opens this
+/// directory as empty while the marker is there, its files were damaged or removed.
+const MARKER_FILE: &str = "SIHAI_STORE";
 /// Scheduled articles published at or before this instant have been released.
 const RELEASED_KEY: &[u8] = b"meta/released";
 
@@ -166,14 +169,28 @@ impl Store {
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
+        let marker = self.path.join(MARKER_FILE);
         match self.db.get(SCHEMA_KEY).map_err(|e| io_err(&self.path, e))? {
-            Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => Ok(()),
+            None if marker.exists() => Err(io_err(
+                &self.path,
+                format!(
+                    "cannot open: the store's files are damaged or missing ({} says a store was created here, but sled found no data); restore it from a backup (sihai import --restore) into an empty directory",
+                    marker.display()
+                ),
+            )),
+            Some(v) if v.as_ref() == SCHEMA_VERSION.to_string().as_bytes() => {
+                if !marker.exists() {
+                    self.write_marker()?;
+                }
+                Ok(())
+            }
             Some(v) => {
                 Err(StoreError::Schema { path: self.path.clone(), found: String::from_utf8_lossy(&v).into_owned() })
             }
             None if self.db.is_empty() => {
                 self.db.insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes()).map_err(|e| io_err(&self.path, e))?;
-                self.flush()
+                self.flush()?;
+                self.write_marker()
             }
             None => Err(StoreError::Schema { path: self.path.clone(), found: "none (not a sihai store)".into() }),
         }
@@ -187,6 +204,11 @@ impl Store {
             Ok(available) if available < needed => Err(StoreError::Full { path: self.path.clone(), available, needed }),
             _ => Ok(()),
         }
+    }
+
+    fn write_marker(&self) -> Result<(), StoreError> {
+        let text = format!("sihai store, schema {SCHEMA_VERSION}; do not delete while the store's files are here\n");
+        std::fs::write(self.path.join(MARKER_FILE), text).map_err(|e| io_err(&self.path, e))
     }
 
     /// Makes every write so far durable.
@@ -1099,6 +1121,17 @@ mod tests {
         }
         let e = Store::open(&other, 8 << 20).err().expect("foreign store refused").to_string();
         assert!(e.contains("not a sihai store"), "{e}");
+        // A store whose sled files vanished is not a new empty store.
+        let gone = dir.path().join("gone");
+        drop(Store::open(&gone, 8 << 20).unwrap());
+        for entry in std::fs::read_dir(&gone).unwrap() {
+            let p = entry.unwrap().path();
+            if !p.ends_with(MARKER_FILE) {
+                let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+            }
+        }
+        let e = Store::open(&gone, 8 << 20).err().expect("damaged store refused").to_string();
+        assert!(e.contains("damaged or missing"), "{e}");
     }
 
     #[test]

@@ -230,6 +230,27 @@ impl Daemon {
         r.text()
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The daemon's address (`127.0.0.1:PORT`).
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// Kills the daemon with SIGKILL (a crash) and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the daemon to exit by itself; its exit code.
+    pub fn wait(mut self) -> i32 {
+        self.child.wait().expect("wait daemon").code().unwrap_or(-1)
+    }
+
     /// Stops the daemon with SIGTERM and waits for it; returns its exit code.
     pub fn stop(mut self) -> i32 {
         let pid = self.child.id().to_string();
