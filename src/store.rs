@@ -529,7 +529,7 @@ pub enum ExportRecord {
         at: i64,
     },
     /// A stored article with its GUID and times.
-    Article(StoredArticle),
+    Article(Box<StoredArticle>),
     /// A deleted id and the GUID it keeps.
     Tombstone {
         /// The id.
@@ -566,7 +566,7 @@ impl Store {
             let (k, guid) = item.map_err(|e| io_err(&self.path, e))?;
             let id = String::from_utf8_lossy(&k[2..]).into_owned();
             let record = match self.get(&id)? {
-                Some(a) => ExportRecord::Article(a),
+                Some(a) => ExportRecord::Article(Box::new(a)),
                 None => ExportRecord::Tombstone { id, guid: String::from_utf8_lossy(&guid).into_owned() },
             };
             emit(&record).map_err(io)?;
