@@ -291,7 +291,7 @@ fn unusable_stores_stop_the_daemon_with_a_clear_message() {
     // Another schema version.
     let site = stored_site();
     {
-        let db = sled::Config::new().path(&site.data).use_compression(true).open().unwrap();
+        let db = sled::Config::new().path(&site.data).open().unwrap();
         db.insert(b"meta/schema", b"99").unwrap();
         db.flush().unwrap();
     }
