@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use chrono::NaiveDate;
+use hyper::header::HeaderValue;
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -37,6 +38,15 @@ pub struct Variant {
     pub body: Bytes,
     /// Strong ETag of these bytes, quoted.
     pub etag: String,
+    /// The same, ready as a header value (no work per request).
+    pub etag_header: HeaderValue,
+}
+
+impl Variant {
+    fn new(body: Vec<u8>, etag: String) -> Variant {
+        let etag_header = HeaderValue::from_str(&etag).expect("an ETag is hex in quotes");
+        Variant { body: Bytes::from(body), etag, etag_header }
+    }
 }
 
 /// A ready representation: the identity bytes, the codings made on demand, its headers.
@@ -49,10 +59,10 @@ pub struct Entry {
     pub content_type: &'static str,
     /// The feed's stored change time, Unix seconds (for If-Modified-Since).
     pub last_modified: i64,
-    /// The same as an HTTP date.
-    pub last_modified_http: String,
-    /// Seconds a reader may cache it (the feed's ttl).
-    pub max_age: u32,
+    /// The same as an HTTP date, ready as a header value.
+    pub last_modified_header: HeaderValue,
+    /// `public, max-age=<ttl>`, ready as a header value.
+    pub cache_control_header: HeaderValue,
 }
 
 impl Entry {
@@ -72,7 +82,7 @@ impl Entry {
             stats.compressions.fetch_add(1, Ordering::Relaxed);
             let body = encoding::compress(&self.identity.body, encoding);
             let etag = format!("{}{}\"", self.identity.etag.trim_end_matches('"'), encoding.etag_suffix());
-            Variant { body: Bytes::from(body), etag }
+            Variant::new(body, etag)
         };
         match encoding {
             Encoding::Identity => &self.identity,
@@ -494,14 +504,15 @@ impl Publisher {
 
 /// A ready entry of identity bytes.
 fn entry(body: Vec<u8>, content_type: &'static str, last_modified: i64, max_age: u32) -> Entry {
+    let etag = format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]);
     Entry {
-        identity: Variant { etag: format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]), body: Bytes::from(body) },
+        identity: Variant::new(body, etag),
         gzip: OnceLock::new(),
         brotli: OnceLock::new(),
         content_type,
         last_modified,
-        last_modified_http: http_date(last_modified),
-        max_age,
+        last_modified_header: HeaderValue::from_str(&http_date(last_modified)).expect("an HTTP date is ASCII"),
+        cache_control_header: HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("ASCII"),
     }
 }
 

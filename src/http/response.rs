@@ -46,15 +46,9 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
 
 /// The validator and caching headers a 200 and a 304 of a representation share.
 fn caching_headers(h: &mut HeaderMap, entry: &Entry, variant: &Variant) {
-    if let Ok(v) = HeaderValue::from_str(&variant.etag) {
-        h.insert(ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&entry.last_modified_http) {
-        h.insert(LAST_MODIFIED, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", entry.max_age)) {
-        h.insert(CACHE_CONTROL, v);
-    }
+    h.insert(ETAG, variant.etag_header.clone());
+    h.insert(LAST_MODIFIED, entry.last_modified_header.clone());
+    h.insert(CACHE_CONTROL, entry.cache_control_header.clone());
     h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
 }
 
