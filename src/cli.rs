@@ -18,6 +18,8 @@ use crate::store::{Store, StoreError};
 
 /// Page cache given to sled (its default is 1 GiB).
 pub const STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Threads for renders, compressions and store work in the daemon.
+const BLOCKING_THREADS: usize = 16;
 /// Articles written per atomic batch by `import`.
 const IMPORT_BATCH: usize = 1_000;
 
@@ -221,7 +223,13 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
     tracing::info!("ingest API tokens from {}", tokens.origin);
     let publisher_for_shutdown = publisher.clone();
     let state = Arc::new(crate::http::State { publisher, tokens });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    // Renders and compressions run on the blocking pool; a bounded pool keeps a burst of
+    // first requests from growing hundreds of threads (each with its allocator heap).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+        .context("starting the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
@@ -327,6 +335,12 @@ fn import(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyh
             return Ok(Outcome::StoreUnavailable);
         }
     };
+    // sled writes its snapshot when a store is opened: reopening now moves the replay of
+    // this import's log out of the daemon's next start.
+    drop(store);
+    if let Ok(reopened) = Store::open(&dir, STORE_CACHE_BYTES) {
+        drop(reopened);
+    }
     println!(
         "imported {total} article(s) from {} file(s) into {}: {} created, {} updated, {} unchanged",
         files.len(),

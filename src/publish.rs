@@ -163,7 +163,15 @@ impl From<StoreError> for PublishError {
 
 /// A cache slot: filled once by the first request after a change; the lock makes
 /// concurrent requests wait for that one render.
-type Slot = Arc<Mutex<Option<Arc<Entry>>>>;
+type Slot = Arc<SlotInner>;
+
+/// A cache slot: the ready entry (read without locking once filled), and the lock the
+/// first request after a change holds while it renders.
+#[derive(Default)]
+pub struct SlotInner {
+    entry: OnceLock<Arc<Entry>>,
+    render: Mutex<()>,
+}
 
 /// The daemon's shared state: config, store and the cache of rendered feeds.
 pub struct Publisher {
@@ -245,21 +253,22 @@ impl Publisher {
 
     /// The entry if it is ready now, without blocking (for the request hot path).
     pub fn ready(&self, key: Key) -> Option<Arc<Entry>> {
-        let slot = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)?.clone();
-        let filled = slot.try_lock().ok()?.clone();
-        filled
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)?.entry.get().cloned()
     }
 
     /// The entry, rendered now if no ready copy is cached (blocking: call it off the
     /// async executor).
     pub fn get(&self, key: Key) -> Result<Arc<Entry>, PublishError> {
         let slot = self.slot(key);
-        let mut filled = slot.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = filled.as_ref() {
+        if let Some(entry) = slot.entry.get() {
             return Ok(entry.clone());
         }
+        let _rendering = slot.render.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = slot.entry.get() {
+            return Ok(entry.clone()); // rendered while this request waited
+        }
         let entry = Arc::new(self.render(key)?);
-        *filled = Some(entry.clone());
+        let _ = slot.entry.set(entry.clone());
         Ok(entry)
     }
 
