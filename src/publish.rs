@@ -295,11 +295,6 @@ impl Publisher {
         self.websub.notify(&topics);
     }
 
-    /// Drops every ready copy.
-    pub fn invalidate_all(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-
     /// Stores articles (or, with `dry_run`, says what storing them would do). Returns once
     /// the write is durable; the very next request sees it.
     pub fn ingest(&self, articles: Vec<Article>, dry_run: bool) -> Result<Vec<Written>, StoreError> {
