@@ -1,11 +1,12 @@
 //! The article store: the only file that knows sled.
 //!
 //! Everything lives in one sled tree under key prefixes, so one `sled::Batch` changes an
-//! article, its GUID record, its index entries and its feeds' change times atomically:
+//! article, its tombstone, its index entries and its feeds' change times atomically:
 //!
 //! | key | value |
 //! |---|---|
-//! | `meta/schema` | schema version (`1`) |
+//! | `meta/schema` | schema version (`2`) |
+//! | `meta/released` | scheduled articles up to this instant have been released |
 //! | `a/{id}` | the [`StoredArticle`] (with its GUID) as zstd-compressed JSON |
 //! | `g/{id}` | the tombstone of a deleted id: its GUID, so a returning id gets it back |
 //! | `c/{slug}\0{newest-first time}{id}` | category index entry (the article's own categories) |
