@@ -235,6 +235,9 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         let addr = listener.local_addr()?;
+        // Handlers go in before "listening" is logged: a signal sent by anyone who saw
+        // that line must stop the daemon gracefully, never kill it by the default action.
+        let stop = stop_signal()?;
         tracing::info!(
             "listening on http://{addr}/ (store {}, {} categories)",
             config.server.data_dir.display(),
@@ -246,7 +249,7 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
             let _ = stopped.await;
         }));
         let deadline = std::time::Duration::from_secs(config.server.shutdown_seconds);
-        crate::http::serve(listener, state, stop_signal(), deadline).await;
+        crate::http::serve(listener, state, stop, deadline).await;
         let _ = stop_scheduler.send(());
         let _ = scheduler.await;
         publisher_for_shutdown.websub.stop();
@@ -260,19 +263,25 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
     Ok(Outcome::Ok)
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that completes on
+/// either; installing eagerly closes the window where a signal would kill the process.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Reads one input file (`-` for stdin, read as JSON) into articles and problems.
