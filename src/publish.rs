@@ -307,11 +307,10 @@ impl Publisher {
         let bytes: usize =
             articles.iter().map(|a| 1024 + a.title.len() + a.content_html.as_ref().map_or(0, String::len)).sum();
         self.store.ensure_space(bytes as u64, self.config.server.min_free_bytes)?;
-        let report = self.store.upsert(articles, now, authority)?;
+        let report = self.store.upsert_durable(articles, now, authority)?;
         if !report.touched.is_empty() {
             self.invalidate(&report.touched);
         }
-        self.store.sync()?;
         if future {
             self.scheduled.notify_one();
         }

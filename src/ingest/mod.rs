@@ -177,7 +177,8 @@ pub fn parse_json(source: &str, text: &str, config: &Config) -> Parsed {
 }
 
 /// Inputs with at least this many articles are normalized on several threads.
-const PARALLEL_FROM: usize = 2_000;
+/// (A thread costs tens of microseconds; one article's sanitizing about as much.)
+const PARALLEL_FROM: usize = 64;
 
 fn normalize_records(source: &str, records: &[json::Record], config: &Config) -> Parsed {
     let mut parsed = Parsed::default();
