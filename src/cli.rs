@@ -18,8 +18,11 @@ use crate::store::{Store, StoreError};
 
 /// Page cache given to sled (its default is 1 GiB).
 pub const STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
-/// Threads for renders, compressions and store work in the daemon.
-const BLOCKING_THREADS: usize = 16;
+/// Threads for renders, compressions and store work in the daemon. Each thread keeps an
+/// allocator heap: 16 measured 144 MiB peak RSS under the every-feed load of a 10k store,
+/// 8 measured 115 MiB, 4 measured 99 MiB but cut 16 single-article clients from 3,400 to
+/// 2,200 acknowledged articles/s (fewer writers wait to share a group commit).
+const BLOCKING_THREADS: usize = 8;
 /// Articles written per atomic batch by `import`.
 const IMPORT_BATCH: usize = 1_000;
 

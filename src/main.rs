@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// mimalloc: the store and renderers allocate many short-lived buffers; glibc's malloc
-/// spent a fifth of an import in its own bookkeeping.
+/// spent a fifth of an import in its own bookkeeping. Built with `no_thp`: with
+/// transparent huge pages (`madvise` mode here) mimalloc's 2 MiB pages took the daemon's
+/// peak RSS under the every-feed load from 144 MiB to 391 MiB (10k store, 16 threads).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
