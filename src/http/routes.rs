@@ -196,8 +196,13 @@ async fn ready(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Bod
 fn not_modified(headers: &HeaderMap, etag: &str, entry: &Entry) -> bool {
     if let Some(inm) = headers.get(IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
-        let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
-        return inm.trim() == "*" || inm.split(',').any(|t| opaque(t) == opaque(etag));
+        // Weak comparison: the opaque tags match, whatever their W/ prefixes.
+        let opaque = |t: &'_ str| -> &'_ str {
+            let t = t.trim();
+            t.strip_prefix("W/").unwrap_or(t)
+        };
+        let ours = opaque(etag);
+        return inm.trim() == "*" || inm.split(',').any(|t| opaque(t) == ours);
     }
     if let Some(since) =
         headers.get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(|v| httpdate::parse_http_date(v).ok())
