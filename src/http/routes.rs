@@ -197,10 +197,10 @@ fn not_modified(headers: &HeaderMap, etag: &str, entry: &Entry) -> bool {
     if let Some(inm) = headers.get(IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
         // Weak comparison: the opaque tags match, whatever their W/ prefixes.
-        let opaque = |t: &'_ str| -> &'_ str {
+        fn opaque(t: &str) -> &str {
             let t = t.trim();
             t.strip_prefix("W/").unwrap_or(t)
-        };
+        }
         let ours = opaque(etag);
         return inm.trim() == "*" || inm.split(',').any(|t| opaque(t) == ours);
     }
