@@ -114,8 +114,30 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// The first [`EXCERPT_CHARS`] characters of an HTML fragment's text, `…` if cut.
+///
+/// Only the start of the text is kept, so only the start of the HTML is read (sanitizing a
+/// whole 6 KB article again was a sixth of an import's CPU): a prefix whose text runs
+/// [`EXCERPT_MARGIN`] characters past the excerpt gives the same excerpt as the whole
+/// document, because what cutting garbles (a tag or entity left open) is only at the
+/// prefix's end, which the excerpt never reaches.
 pub fn excerpt(html: &str) -> String {
-    let text = plain_text(html);
+    let mut len = EXCERPT_PREFIX_BYTES;
+    while len < html.len() {
+        let text = plain_text(&html[..html.floor_char_boundary(len)]);
+        if text.chars().count() > EXCERPT_CHARS + EXCERPT_MARGIN {
+            return cut_excerpt(text);
+        }
+        len *= 4;
+    }
+    cut_excerpt(plain_text(html))
+}
+
+/// Bytes of HTML read first for an excerpt (grown fourfold while they give too little text).
+const EXCERPT_PREFIX_BYTES: usize = 2048;
+/// Characters of text past the excerpt that a prefix must yield to stand for the whole.
+const EXCERPT_MARGIN: usize = 32;
+
+fn cut_excerpt(text: String) -> String {
     if text.chars().count() <= EXCERPT_CHARS {
         return text;
     }
@@ -178,5 +200,30 @@ mod tests {
         assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
         assert!(e.ends_with('…'));
         assert_eq!(excerpt("<p>短</p>"), "短");
+    }
+
+    #[test]
+    fn an_excerpt_read_from_a_prefix_equals_one_read_from_the_whole() {
+        let seed = include_str!("../../tests/fixtures/seed-page.txt");
+        let mut docs = vec![seed.to_string()];
+        // Cuts land inside tags, attribute values, entities and multi-byte characters.
+        for (i, filler) in ["<b title=\"a > b\">粗</b>", "&amp;&lt;&#x4E2D;&nbsp;", "<a href=\"/x?a=1&amp;b=2\">链接</a>", "文字"]
+            .iter()
+            .enumerate()
+        {
+            let mut html = String::new();
+            for n in 0..120 {
+                html.push_str(&format!("<p>第{n}段{}{filler}</p>", "中".repeat((n * 7 + i) % 13)));
+            }
+            docs.push(html);
+        }
+        for html in &docs {
+            let whole = cut_excerpt(plain_text(html));
+            assert_eq!(excerpt(html), whole);
+            for start in (0..400).step_by(13) {
+                let Some(tail) = html.get(start..) else { continue };
+                assert_eq!(excerpt(tail), cut_excerpt(plain_text(tail)), "from byte {start}");
+            }
+        }
     }
 }
