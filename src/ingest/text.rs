@@ -207,9 +207,10 @@ mod tests {
         let seed = include_str!("../../tests/fixtures/seed-page.txt");
         let mut docs = vec![seed.to_string()];
         // Cuts land inside tags, attribute values, entities and multi-byte characters.
-        for (i, filler) in ["<b title=\"a > b\">粗</b>", "&amp;&lt;&#x4E2D;&nbsp;", "<a href=\"/x?a=1&amp;b=2\">链接</a>", "文字"]
-            .iter()
-            .enumerate()
+        for (i, filler) in
+            ["<b title=\"a > b\">粗</b>", "&amp;&lt;&#x4E2D;&nbsp;", "<a href=\"/x?a=1&amp;b=2\">链接</a>", "文字"]
+                .iter()
+                .enumerate()
         {
             let mut html = String::new();
             for n in 0..120 {
