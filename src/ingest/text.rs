@@ -123,7 +123,8 @@ pub fn escape_html(s: &str) -> String {
 pub fn excerpt(html: &str) -> String {
     let mut len = EXCERPT_PREFIX_BYTES;
     while len < html.len() {
-        let text = plain_text(&html[..html.floor_char_boundary(len)]);
+        let end = (0..=len).rev().find(|&i| html.is_char_boundary(i)).unwrap_or(0);
+        let text = plain_text(&html[..end]);
         if text.chars().count() > EXCERPT_CHARS + EXCERPT_MARGIN {
             return cut_excerpt(text);
         }
