@@ -106,7 +106,10 @@ fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publish
     } else if let Some(rest) = path.strip_prefix("/feeds/") {
         let (name, ext) = rest.rsplit_once('.').ok_or_else(not_found)?;
         let format = Format::from_extension(ext).ok_or_else(not_found)?;
-        let (slug, archive) = match name.split_once("/archive/") {
+        // A char search first: a current feed's path (the hot one) has no '/' left here.
+        let archive_part = name.find('/').and_then(|i| Some((&name[..i], name[i..].strip_prefix("/archive/")?)));
+        let (slug, archive) = match archive_part {
+            None if name.contains('/') => return Err(Refusal::NotFound),
             None => (name, None),
             Some((slug, day)) => {
                 // Only the canonical spelling names an archive (one URL per document).
