@@ -332,15 +332,27 @@ impl Store {
         }
         let lens: Vec<usize> = jobs.iter().map(|j| j.articles.len()).collect();
         let all: Vec<Prepared> = jobs.iter().flat_map(|j| j.articles.iter().cloned()).collect();
-        match durable(all) {
-            Ok(report) => {
-                let mut written = report.written.into_iter();
-                for (job, n) in jobs.into_iter().zip(lens) {
-                    let mine =
-                        WriteReport { written: written.by_ref().take(n).collect(), touched: report.touched.clone() };
-                    let _ = job.reply.send(Ok(mine));
+        match self.write_locked(all, now, tag_authority, true) {
+            // Applied: only the flush decides now, and it decides for every job alike (a
+            // retry would see the applied articles and call them "unchanged").
+            Ok(report) => match self.sync() {
+                Ok(()) => {
+                    let mut written = report.written.into_iter();
+                    for (job, n) in jobs.into_iter().zip(lens) {
+                        let mine = WriteReport {
+                            written: written.by_ref().take(n).collect(),
+                            touched: report.touched.clone(),
+                        };
+                        let _ = job.reply.send(Ok(mine));
+                    }
                 }
-            }
+                Err(e) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(e.clone()));
+                    }
+                }
+            },
+            // Nothing applied (the batch is atomic): each job alone, so one bad write fails alone.
             Err(_) => {
                 for job in jobs {
                     let _ = job.reply.send(durable(job.articles));
