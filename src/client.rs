@@ -160,11 +160,11 @@ fn send_file(agent: &ureq::Agent, args: &IngestArgs, file: &Path, max_batch_byte
 }
 
 /// Splits records into batches of at most [`BATCH_ARTICLES`] and about `max_bytes`.
-fn batches(records: &[Record], max_bytes: usize) -> Vec<Vec<&Record>> {
+fn batches<'r, 'a>(records: &'r [Record<'a>], max_bytes: usize) -> Vec<Vec<&'r Record<'a>>> {
     let mut out: Vec<Vec<&Record>> = vec![Vec::new()];
     let mut size = 0;
     for r in records {
-        let n = r.value.to_string().len() + 1;
+        let n = r.raw.len() + 1;
         let last = out.last_mut().expect("never empty");
         if !last.is_empty() && (last.len() >= BATCH_ARTICLES || size + n > max_bytes) {
             out.push(Vec::new());
@@ -177,8 +177,16 @@ fn batches(records: &[Record], max_bytes: usize) -> Vec<Vec<&Record>> {
 }
 
 fn post_batch(agent: &ureq::Agent, args: &IngestArgs, dry_run: bool, batch: &[&Record]) -> Result<Answer, Fatal> {
-    let values: Vec<&Value> = batch.iter().map(|r| &r.value).collect();
-    let body = serde_json::to_vec(&values).expect("JSON values serialize");
+    // The records' own text, checked when the file was split, joined into one JSON array.
+    let mut body = Vec::with_capacity(batch.iter().map(|r| r.raw.len() + 1).sum::<usize>() + 2);
+    body.push(b'[');
+    for (i, r) in batch.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(r.raw.as_bytes());
+    }
+    body.push(b']');
     post(agent, args, dry_run, "application/json", body)
 }
 

@@ -9,16 +9,27 @@ use serde_json::Value;
 use crate::config::line_of;
 
 /// One top-level article value and where it stands in its input.
+///
+/// The value stays raw text (already checked to be JSON) until it is normalized: parsing
+/// every record of a large import into `Value`s at once took gigabytes.
 #[derive(Debug)]
-pub struct Record {
+pub struct Record<'a> {
     /// 1-based line the value starts on.
     pub line: usize,
     /// 0-based position among the input's articles.
     pub index: usize,
     /// Whether it came from inside a JSON array (reported with its index).
     pub in_array: bool,
-    /// The parsed value (an object when well-formed).
-    pub value: Value,
+    /// The value's JSON text, as it stands in the input.
+    pub raw: &'a str,
+}
+
+impl Record<'_> {
+    /// The parsed value (an object when well-formed). The text was checked when it was
+    /// split, so this fails only past serde_json's nesting limit.
+    pub fn value(&self) -> Result<Value, SyntaxError> {
+        serde_json::from_str(self.raw).map_err(|e| syntax(&e, self.line - 1))
+    }
 }
 
 /// Input that is not JSON, with the place the parser stopped.
@@ -45,7 +56,7 @@ fn syntax(e: &serde_json::Error, line_offset: usize) -> SyntaxError {
 }
 
 /// Splits `text` into records; arrays at the top level are opened one level.
-pub fn split_records(text: &str) -> Result<Vec<Record>, SyntaxError> {
+pub fn split_records(text: &str) -> Result<Vec<Record<'_>>, SyntaxError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = LineCounter { text, offset: 0, line: 1 };
     let mut out = Vec::new();
@@ -57,12 +68,10 @@ pub fn split_records(text: &str) -> Result<Vec<Record>, SyntaxError> {
             let elements: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, start_line - 1))?;
             for el in elements {
                 let line = lines.at(offset_in(text, el.get()));
-                let value = serde_json::from_str(el.get()).map_err(|e| syntax(&e, line - 1))?;
-                out.push(Record { line, index: out.len(), in_array: true, value });
+                out.push(Record { line, index: out.len(), in_array: true, raw: el.get() });
             }
         } else {
-            let value = serde_json::from_str(raw.get()).map_err(|e| syntax(&e, start_line - 1))?;
-            out.push(Record { line: start_line, index: out.len(), in_array: false, value });
+            out.push(Record { line: start_line, index: out.len(), in_array: false, raw: raw.get() });
         }
     }
     Ok(out)

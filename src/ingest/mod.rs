@@ -185,7 +185,10 @@ fn normalize_records(source: &str, records: &[json::Record], config: &Config) ->
     for rec in records {
         let place =
             Problem { line: Some(rec.line), in_array: rec.in_array, index: rec.index, ..Problem::whole(source, "") };
-        normalize_into(&mut parsed, &rec.value, place, config);
+        match rec.value() {
+            Ok(value) => normalize_into(&mut parsed, &value, place, config),
+            Err(e) => parsed.problems.push(Problem { message: format!("not valid JSON: {}", e.message), ..place }),
+        }
     }
     parsed
 }
