@@ -1,34 +1,9 @@
-//! Synthetic article corpus for the storage benchmarks (`bench/store-bench`).
-//!
-//! ```text
-//! cargo run --release --example gen_corpus -- --count 100000 [--seed 1] [--out corpus.jsonl]
-//!     [--config config/sihai.toml]
-//! ```
-//!
-//! Writes `--count` articles as JSON Lines in sihai's article JSON format (what
-//! `sihai import` reads), streaming: memory stays flat from 1k to 1M articles.
-//!
-//! - `category` is a slug, name or alias of a category of the config, uniformly over the
-//!   whole tree (roots, inner nodes and leaves).
-//! - `published` is `YYYY-MM-DD HH:MM:SS` site time, uniform from 2019-01-01 to 2026-11-01
-//!   (or now, if that is earlier): never in the future.
-//! - About half have a `url`; about 40% a `summary`; half give `content_text`, half
-//!   `content_html`, each 500-900 characters (~2 KB of UTF-8) of Chinese.
-//! - The text never repeats: characters are drawn from a seeded PRNG over 3,755 common
-//!   characters (GB 2312 level 1) with a Zipf-like weighting by frequency rank (the top
-//!   1,000 cover about 87% of the text, as in real Chinese), cut into clauses, sentences
-//!   and paragraphs of random lengths with Chinese punctuation and the odd number.
-//!
-//! Output is a pure function of `--seed`, `--count` and the config.
-
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
-
-use chrono::{FixedOffset, TimeZone, Utc};
-use serde::Serialize;
+//! The text of the synthetic corpus: seeded, never repeating, weighted like real Chinese.
+//! Shared by `gen_corpus` (this example's `main.rs`) and the criterion benchmarks
+//! (`bench/micro/benches/hot.rs`), so both measure the same kind of text.
 
 /// About 1,200 of the most frequent characters of modern Chinese, most frequent first.
-const FREQUENT: &str = "\
+pub const FREQUENT: &str = "\
     的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里用道行所然家种事成方\
     多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实日军者意无力它与长把机十民第公此已工使情\
     明性知全三又关点正业外将两高间由问很最重并物手应战向头文体政美相见被利什二等产或新己制身果加西斯月话合回特代内信表化老给\
@@ -52,7 +27,7 @@ const FREQUENT: &str = "\
 
 /// The rest of GB 2312 level 1 (the 3,755 common characters, in pinyin order), without
 /// those in [`FREQUENT`].
-const LEVEL1_REST: &str = "\
+pub const LEVEL1_REST: &str = "\
     挨哎唉哀皑癌蔼矮艾碍隘鞍氨俺胺肮昂盎凹敖熬翱袄傲懊澳芭捌扒叭笆疤拔跋靶耙坝霸罢柏佰拜稗斑搬扳颁扮拌伴瓣绊邦梆榜膀绑棒磅蚌\
     镑傍谤苞胞褒剥薄雹堡饱豹鲍爆杯碑卑辈钡倍狈惫焙奔苯笨崩绷甭泵蹦迸逼鼻鄙彼碧蓖蔽毙毖币庇痹闭敝弊辟壁臂陛鞭贬扁卞辨辩辫彪膘\
     鳖憋瘪彬斌濒滨宾摈柄丙秉饼炳玻菠播拨钵勃搏铂箔帛舶脖膊渤泊驳捕卜哺埠簿怖擦猜裁睬踩彩菜蔡餐蚕惭惨灿苍舱仓沧操糙槽曹厕侧册\
@@ -98,16 +73,11 @@ const LEVEL1_REST: &str = "\
     柱蛀贮铸祝驻爪拽砖撰赚篆桩妆撞壮椎锥赘坠缀谆捉拙卓桌琢茁酌啄灼浊兹咨姿滋淄孜紫仔籽滓渍鬃棕踪综纵邹奏揍租卒诅阻钻纂醉遵昨\
     佐柞";
 
-/// Common Chinese surnames, for bylines.
-const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
-/// Bylines that are agencies rather than people.
-const AGENCIES: &[&str] = &["新华社", "中新社", "本报综合", "央视新闻", "人民网", "四海资讯"];
-
 /// SplitMix64: tiny, fast, good enough for synthetic text, and stable across platforms.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -116,29 +86,29 @@ impl Rng {
     }
 
     /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + ((self.next_u64() as u128 * (hi - lo + 1) as u128) >> 64) as u64
     }
 
     /// True with probability `percent`%.
-    fn chance(&mut self, percent: u64) -> bool {
+    pub fn chance(&mut self, percent: u64) -> bool {
         self.range(0, 99) < percent
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.range(0, items.len() as u64 - 1) as usize]
     }
 }
 
 /// The character pool with a Zipf-like cumulative weight table.
-struct Chars {
+pub struct Chars {
     pool: Vec<char>,
     /// `cumulative[i]` = sum of weights of ranks `0..=i`, scaled to `u64`.
     cumulative: Vec<u64>,
 }
 
 impl Chars {
-    fn new() -> Chars {
+    pub fn new() -> Chars {
         let mut pool: Vec<char> = Vec::new();
         for c in FREQUENT.chars().chain(LEVEL1_REST.chars()) {
             if !pool.contains(&c) {
@@ -159,21 +129,21 @@ impl Chars {
         Chars { pool, cumulative }
     }
 
-    fn one(&self, rng: &mut Rng) -> char {
+    pub fn one(&self, rng: &mut Rng) -> char {
         let x = rng.next_u64();
         let i = self.cumulative.partition_point(|&c| c < x);
         self.pool[i.min(self.pool.len() - 1)]
     }
 
     /// `n` characters, no punctuation.
-    fn run(&self, rng: &mut Rng, n: u64, out: &mut String) {
+    pub fn run(&self, rng: &mut Rng, n: u64, out: &mut String) {
         for _ in 0..n {
             out.push(self.one(rng));
         }
     }
 
     /// One clause: 3-16 characters, sometimes a number or a quoted phrase inside.
-    fn clause(&self, rng: &mut Rng, out: &mut String) {
+    pub fn clause(&self, rng: &mut Rng, out: &mut String) {
         let n = rng.range(3, 16);
         self.run(rng, n / 2, out);
         match rng.range(0, 19) {
@@ -196,7 +166,7 @@ impl Chars {
     }
 
     /// One sentence: 1-5 clauses and its end mark.
-    fn sentence(&self, rng: &mut Rng, out: &mut String) {
+    pub fn sentence(&self, rng: &mut Rng, out: &mut String) {
         let clauses = rng.range(1, 5);
         for i in 0..clauses {
             if i > 0 {
@@ -217,7 +187,7 @@ impl Chars {
     }
 
     /// Paragraphs of 1-6 sentences until about `chars` characters are written.
-    fn paragraphs(&self, rng: &mut Rng, chars: usize) -> Vec<String> {
+    pub fn paragraphs(&self, rng: &mut Rng, chars: usize) -> Vec<String> {
         let mut paras = Vec::new();
         let mut written = 0;
         while written < chars {
@@ -230,175 +200,4 @@ impl Chars {
         }
         paras
     }
-}
-
-/// One article in sihai's input JSON format (optional fields left out when absent).
-#[derive(Serialize)]
-struct ArticleJson<'a> {
-    id: String,
-    title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-    category: &'a str,
-    published: String,
-    author: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content_text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content_html: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
-}
-
-struct Args {
-    count: u64,
-    seed: u64,
-    out: Option<PathBuf>,
-    config: PathBuf,
-}
-
-fn usage() -> ! {
-    eprintln!("usage: gen_corpus --count N [--seed S] [--out FILE] [--config config/sihai.toml]");
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = Args { count: 0, seed: 1, out: None, config: PathBuf::from("config/sihai.toml") };
-    let mut it = std::env::args().skip(1);
-    let mut have_count = false;
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage());
-        match flag.as_str() {
-            "--count" => {
-                args.count = value.replace('_', "").parse().unwrap_or_else(|_| usage());
-                have_count = true;
-            }
-            "--seed" => args.seed = value.parse().unwrap_or_else(|_| usage()),
-            "--out" => args.out = Some(PathBuf::from(value)),
-            "--config" => args.config = PathBuf::from(value),
-            _ => usage(),
-        }
-    }
-    if !have_count {
-        usage();
-    }
-    args
-}
-
-fn main() -> std::io::Result<()> {
-    let args = parse_args();
-    let config = sihai::config::Config::load(&args.config).unwrap_or_else(|e| {
-        eprintln!("gen_corpus: {}: {e}", args.config.display());
-        std::process::exit(2)
-    });
-    // Every way an article may name each category: slug, display name, aliases.
-    let references: Vec<(String, Vec<String>)> = config
-        .categories
-        .list
-        .iter()
-        .map(|c| {
-            let mut names = vec![c.slug.clone(), c.name.clone()];
-            names.extend(c.aliases.iter().cloned());
-            (c.slug.clone(), names)
-        })
-        .collect();
-
-    // Site time is Asia/Shanghai in the shipped config: UTC+8 all year since 1991.
-    let site = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    let from = site.with_ymd_and_hms(2019, 1, 1, 0, 0, 0).unwrap().timestamp();
-    let until = site.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap().timestamp().min(Utc::now().timestamp() - 60);
-
-    let chars = Chars::new();
-    let surnames: Vec<char> = SURNAMES.chars().collect();
-    let mut rng = Rng(args.seed ^ 0x5EED_5EED_5EED_5EED);
-    let sink: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(std::fs::File::create(p)?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut out = BufWriter::with_capacity(1 << 20, sink);
-    for n in 0..args.count {
-        let (slug, names) = rng.pick(&references);
-        let category = rng.pick(names).as_str();
-        let published = rng.range(from as u64, until as u64) as i64;
-        let local = site.timestamp_opt(published, 0).unwrap();
-        let id = format!("s{}-{n:07}", args.seed);
-
-        let mut title = String::new();
-        let k = rng.range(6, 14);
-        chars.run(&mut rng, k, &mut title);
-        if rng.chance(30) {
-            title.push('：');
-            let k = rng.range(4, 10);
-            chars.run(&mut rng, k, &mut title);
-        }
-
-        let url =
-            rng.chance(50).then(|| format!("https://news.sihai.example/{slug}/{}/{id}.html", local.format("%Y/%m%d")));
-
-        let author = if rng.chance(15) {
-            rng.pick(AGENCIES).to_string()
-        } else {
-            let mut a = rng.pick(&surnames).to_string();
-            let k = rng.range(1, 2);
-            chars.run(&mut rng, k, &mut a);
-            a
-        };
-
-        let summary = rng.chance(40).then(|| {
-            let mut s = String::new();
-            for _ in 0..rng.range(1, 2) {
-                chars.sentence(&mut rng, &mut s);
-            }
-            s
-        });
-
-        let body_chars = rng.range(500, 900) as usize;
-        let paras = chars.paragraphs(&mut rng, body_chars);
-        let (content_text, content_html) = if rng.chance(50) {
-            (Some(paras.join("\n\n")), None)
-        } else {
-            let mut html = String::new();
-            for (i, p) in paras.iter().enumerate() {
-                html.push_str("<p>");
-                if i == 0 && rng.chance(30) {
-                    html.push_str("<strong>");
-                    html.push_str(&title);
-                    html.push_str("</strong> ");
-                }
-                html.push_str(p);
-                if rng.chance(10) {
-                    html.push_str(&format!(" <a href=\"/{slug}/related-{}.html\">相关报道</a>", rng.range(1, 99_999)));
-                }
-                html.push_str("</p>");
-            }
-            (None, Some(html))
-        };
-
-        let tags = (0..rng.range(0, 4))
-            .map(|_| {
-                let mut t = String::new();
-                let k = rng.range(2, 4);
-                chars.run(&mut rng, k, &mut t);
-                t
-            })
-            .collect();
-
-        let article = ArticleJson {
-            id,
-            title,
-            url,
-            category,
-            published: local.format("%Y-%m-%d %H:%M:%S").to_string(),
-            author,
-            summary,
-            content_text,
-            content_html,
-            tags,
-        };
-        serde_json::to_writer(&mut out, &article)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()
 }
