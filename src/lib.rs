@@ -25,6 +25,7 @@ pub mod feed;
 pub mod http;
 pub mod ingest;
 pub mod model;
+pub mod parallel;
 pub mod publish;
 pub mod store;
 pub mod websub;

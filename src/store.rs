@@ -138,7 +138,7 @@ struct Prepared {
 
 /// Articles with their excerpts, computed on all cores.
 fn with_excerpts(articles: Vec<Article>) -> Vec<Prepared> {
-    let excerpts = par_map(&articles, crate::ingest::normalize::excerpt_of);
+    let excerpts = crate::parallel::map(&articles, crate::ingest::normalize::excerpt_of);
     articles.into_iter().zip(excerpts).map(|(article, excerpt)| Prepared { article, excerpt }).collect()
 }
 
@@ -297,7 +297,8 @@ impl Store {
     /// Concurrent callers are combined (group commit): whoever gets the writer lock applies
     /// every write queued by then in one batch and one flush and answers each caller, so
     /// sixteen clients posting one article each cost one flush, not sixteen, and the writer
-    /// lock is taken once per group rather than once per article.
+    /// lock is taken once per group rather than once per article. A group's articles all
+    /// take the leader's `now` as their stored time (the callers' differ by milliseconds).
     pub fn upsert_durable(
         &self,
         articles: Vec<Article>,
@@ -933,7 +934,7 @@ impl<'s> Plan<'s> {
     fn apply(mut self) -> Result<(), StoreError> {
         // Serializing and compressing is most of a write's CPU: done on all cores.
         let upserted: Vec<&StoredArticle> = self.articles.values().flatten().collect();
-        for (a, value) in upserted.iter().zip(par_map(&upserted, |a| encode_article(a))) {
+        for (a, value) in upserted.iter().zip(crate::parallel::map(&upserted, |a| encode_article(a))) {
             self.batch.insert(article_key(&a.article.id), value);
         }
         for (slug, meta) in &self.metas {
@@ -1062,27 +1063,6 @@ fn encode_article(a: &StoredArticle) -> Vec<u8> {
     });
     out
 }
-
-/// `f` over `items`, on all cores when there are enough items to pay for the threads
-/// (a thread costs tens of microseconds; encoding or sanitizing one article about as much).
-/// Results keep the input order.
-fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if items.len() < PARALLEL_FROM || threads == 1 {
-        return items.iter().map(f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        parts.into_iter().flat_map(|p| p.join().expect("a pure function never panics")).collect()
-    })
-}
-
-/// Work on at least this many articles is spread over several threads.
-const PARALLEL_FROM: usize = 64;
 
 /// Format tag of a zstd-compressed JSON article record.
 const ZSTD_JSON: u8 = 1;

@@ -159,15 +159,8 @@ pub fn parse_json(source: &str, text: &str, config: &Config) -> Parsed {
             return Parsed { problems: vec![p], unreadable: true, ..Parsed::default() };
         }
     };
-    // Normalizing (sanitizing HTML above all) is the costly part: large inputs are split
-    // over the machine's cores, and the parts joined back in input order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = if records.len() >= PARALLEL_FROM { records.len().div_ceil(threads) } else { records.len().max(1) };
-    let parts: Vec<Parsed> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            records.chunks(chunk).map(|part| scope.spawn(move || normalize_records(source, part, config))).collect();
-        handles.into_iter().map(|h| h.join().expect("normalizing never panics")).collect()
-    });
+    // Normalizing (sanitizing HTML above all) is the costly part: done on all cores.
+    let parts = crate::parallel::chunks(&records, |part| normalize_records(source, part, config));
     let mut parsed = Parsed { total: records.len(), ..Parsed::default() };
     for part in parts {
         parsed.articles.extend(part.articles);
@@ -175,10 +168,6 @@ pub fn parse_json(source: &str, text: &str, config: &Config) -> Parsed {
     }
     parsed
 }
-
-/// Inputs with at least this many articles are normalized on several threads.
-/// (A thread costs tens of microseconds; one article's sanitizing about as much.)
-const PARALLEL_FROM: usize = 64;
 
 fn normalize_records(source: &str, records: &[json::Record], config: &Config) -> Parsed {
     let mut parsed = Parsed::default();
