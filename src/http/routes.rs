@@ -106,12 +106,11 @@ fn resolve(method: &Method, path: &str, query: Option<&str>, publisher: &Publish
     } else if let Some(rest) = path.strip_prefix("/feeds/") {
         let (name, ext) = rest.rsplit_once('.').ok_or_else(not_found)?;
         let format = Format::from_extension(ext).ok_or_else(not_found)?;
-        // A char search first: a current feed's path (the hot one) has no '/' left here.
-        let archive_part = name.find('/').and_then(|i| Some((&name[..i], name[i..].strip_prefix("/archive/")?)));
-        let (slug, archive) = match archive_part {
-            None if name.contains('/') => return Err(Refusal::NotFound),
+        // Split on a char (a current feed's path, the hot one, has no '/' left here).
+        let (slug, archive) = match name.split_once('/') {
             None => (name, None),
-            Some((slug, day)) => {
+            Some((slug, rest)) => {
+                let day = rest.strip_prefix("archive/").ok_or(Refusal::NotFound)?;
                 // Only the canonical spelling names an archive (one URL per document).
                 let parsed = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Refusal::NotFound)?;
                 if parsed.to_string() != day {
