@@ -143,6 +143,9 @@ end
 EOF
 }
 
+# median: the median of the numbers on stdin (separated by spaces or newlines).
+median() { tr ' ' '\n' | awk 'NF' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 # field LINE KEY: the value of KEY=... in a RESULT line.
 field() { awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' <<<"$1"; }
 
