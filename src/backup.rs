@@ -219,8 +219,9 @@ fn each_record(file: &Path, mut f: impl FnMut(usize, ExportRecord) -> Result<(),
 fn check(record: &ExportRecord, first: bool) -> Result<(), String> {
     let clean = |s: &str| s.chars().all(is_xml_char);
     match record {
-        ExportRecord::Header { schema, .. } if *schema != SCHEMA_VERSION => {
-            Err(format!("export of schema {schema}; this sihai restores schema {SCHEMA_VERSION}"))
+        // Schema 3 changed only the store's indexes: exports of schema 2 read the same.
+        ExportRecord::Header { schema, .. } if !(2..=SCHEMA_VERSION).contains(schema) => {
+            Err(format!("export of schema {schema}; this sihai restores schemas 2 to {SCHEMA_VERSION}"))
         }
         ExportRecord::Header { .. } => Ok(()),
         _ if first => Err("the first line must be the export header".into()),

@@ -10,25 +10,33 @@
 //! | `a/{id}` | the [`StoredArticle`] (with its GUID) as zstd-compressed JSON |
 //! | `g/{id}` | the tombstone of a deleted id: its GUID, so a returning id gets it back |
 //! | `c/{slug}\0{newest-first time}{id}` | category index entry (the article's own categories) |
-//! | `p/{newest-first time}{id}` | whole-site index entry |
 //! | `m/{slug}` | [`FeedMeta`] of a category feed (`all` for the site feed) |
 //!
 //! "Newest-first time" is `u64::MAX - published`, big-endian, so a forward range scan
 //! reads newest first and ties fall in id order. A category feed merges the range scans of
 //! its subtree's categories: its cost depends on the feed's length and the tree, never on
 //! the store's size, and moving a category in the config needs no re-indexing.
+//!
+//! The whole site has no index of its own: every article has at least one category, so
+//! the site's listing merges the indexes of every category the store has seen (kept in
+//! memory, found at open by skipping from one slug's index to the next). Schema 2 had a
+//! `p/` index as well; it cost one more sled key per article, and sled's cost is per key
+//! (write time, memory after opening, disk: BENCHMARKS.md). Opening a schema-2 store
+//! drops its `p/` keys and moves it to schema 3.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Article, StoredArticle, WriteStatus};
 
 /// The on-disk format this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+/// The schema before the whole-site index was dropped: upgraded when opened.
+const SCHEMA_WITH_SITE_INDEX: u32 = 2;
 const SCHEMA_KEY: &[u8] = b"meta/schema";
 /// A file beside sled's, written once the store exists: if sled ever opens this
 /// directory as empty while the marker is there, its files were damaged or removed.
@@ -126,6 +134,9 @@ pub struct Store {
     durable: Mutex<u64>,
     /// Durable writes waiting for the next group commit ([`Store::upsert_durable`]).
     queue: Mutex<Vec<Job>>,
+    /// Every category slug with an index range (the whole site's listing merges them).
+    /// Only grows while open: a range emptied by deletes is merely empty.
+    slugs: RwLock<BTreeSet<String>>,
 }
 
 /// An article with what is derived from it alone (computed before the writer lock).
@@ -182,8 +193,11 @@ impl Store {
             applied: AtomicU64::new(0),
             durable: Mutex::new(0),
             queue: Mutex::new(Vec::new()),
+            slugs: RwLock::new(BTreeSet::new()),
         };
         store.check_schema()?;
+        let slugs = store.indexed_slugs()?;
+        *store.slugs.write().unwrap_or_else(|p| p.into_inner()) = slugs;
         Ok(store)
     }
 
@@ -203,6 +217,7 @@ impl Store {
                 }
                 Ok(())
             }
+            Some(v) if v.as_ref() == SCHEMA_WITH_SITE_INDEX.to_string().as_bytes() => self.upgrade_from_2(),
             Some(v) => {
                 Err(StoreError::Schema { path: self.path.clone(), found: String::from_utf8_lossy(&v).into_owned() })
             }
@@ -222,6 +237,68 @@ impl Store {
         match fs4::available_space(&self.path) {
             Ok(available) if available < needed => Err(StoreError::Full { path: self.path.clone(), available, needed }),
             _ => Ok(()),
+        }
+    }
+
+    /// Schema 2 to 3: drops the whole-site index (`p/`), in batches, then records the new
+    /// schema. Interrupted, it resumes at the next open (the schema still says 2).
+    fn upgrade_from_2(&self) -> Result<(), StoreError> {
+        let mut dropped = 0usize;
+        loop {
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for item in self.db.scan_prefix(b"p/").take(10_000) {
+                batch.remove(item.map_err(|e| io_err(&self.path, e))?.0);
+                n += 1;
+            }
+            if n == 0 {
+                break;
+            }
+            self.db.apply_batch(batch).map_err(|e| io_err(&self.path, e))?;
+            dropped += n;
+        }
+        self.db.insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes()).map_err(|e| io_err(&self.path, e))?;
+        self.flush()?;
+        tracing::info!(
+            "store upgraded from schema 2 to {SCHEMA_VERSION}: dropped the whole-site index ({dropped} keys)"
+        );
+        self.write_marker()
+    }
+
+    /// The slugs with an index range: one range seek per slug, skipping from each slug's
+    /// range to the next, so the cost follows the number of categories, not of articles.
+    fn indexed_slugs(&self) -> Result<BTreeSet<String>, StoreError> {
+        let mut slugs = BTreeSet::new();
+        let end = prefix_end(b"c/");
+        let mut from = b"c/".to_vec();
+        while let Some(item) = self.db.range(from..end.clone()).next() {
+            let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
+            let nul = key[2..]
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or_else(|| StoreError::Corrupt(format!("index key without a slug end: {key:?}")))?;
+            slugs.insert(String::from_utf8_lossy(&key[2..2 + nul]).into_owned());
+            from = prefix_end(&key[..2 + nul + 1]);
+        }
+        Ok(slugs)
+    }
+
+    /// The index key prefixes of the whole site (`None`: every category's) or of these
+    /// categories.
+    fn index_prefixes(&self, slugs: Option<&[&str]>) -> Vec<Vec<u8>> {
+        match slugs {
+            None => self.slugs.read().unwrap_or_else(|p| p.into_inner()).iter().map(|s| category_prefix(s)).collect(),
+            Some(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
+        }
+    }
+
+    /// Notes slugs that now have an index range (after a batch that indexed them applied).
+    fn note_slugs<'a>(&self, indexed: impl IntoIterator<Item = &'a String>) {
+        let known = self.slugs.read().unwrap_or_else(|p| p.into_inner());
+        let new: Vec<&String> = indexed.into_iter().filter(|s| !known.contains(*s)).collect();
+        drop(known);
+        if !new.is_empty() {
+            self.slugs.write().unwrap_or_else(|p| p.into_inner()).extend(new.into_iter().cloned());
         }
     }
 
@@ -409,14 +486,16 @@ impl Store {
 
     /// The publication instant of the next scheduled article after `now`, if any.
     pub fn next_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
-        let end = with_suffix(b"p/".to_vec(), &time_key(now));
-        match self.db.range(b"p/".to_vec()..end).next_back() {
-            None => Ok(None),
-            Some(item) => {
+        let mut next: Option<i64> = None;
+        for prefix in self.index_prefixes(None) {
+            let end = with_suffix(prefix.clone(), &time_key(now));
+            if let Some(item) = self.db.range(prefix.clone()..end).next_back() {
                 let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
-                Ok(Some(published_of(&key[2..])?))
+                let due = published_of(&key[prefix.len()..])?;
+                next = Some(next.map_or(due, |n| n.min(due)));
             }
         }
+        Ok(next)
     }
 
     /// Releases scheduled articles that fell due since the last release (or since the
@@ -432,11 +511,16 @@ impl Store {
         };
         let mut plan = Plan::new(self, now, "");
         if released < now {
-            let from = with_suffix(b"p/".to_vec(), &time_key(now));
-            let to = with_suffix(b"p/".to_vec(), &time_key(released));
-            for item in self.db.range(from..to) {
-                let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
-                let id = String::from_utf8_lossy(&key[10..]).into_owned();
+            let mut due = HashSet::new();
+            for prefix in self.index_prefixes(None) {
+                let from = with_suffix(prefix.clone(), &time_key(now));
+                let to = with_suffix(prefix.clone(), &time_key(released));
+                for item in self.db.range(from..to) {
+                    let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
+                    due.insert(String::from_utf8_lossy(key.get(prefix.len() + 8..).unwrap_or_default()).into_owned());
+                }
+            }
+            for id in due {
                 if let Some(a) = self.get(&id)? {
                     plan.touch(&a.article.categories, a.article.published)?;
                 }
@@ -492,7 +576,7 @@ impl Store {
         to: Option<&[u8]>,
     ) -> Result<Vec<StoredArticle>, StoreError> {
         let mut heads = Vec::new();
-        for prefix in index_prefixes(slugs) {
+        for prefix in self.index_prefixes(slugs) {
             let start = with_suffix(prefix.clone(), from);
             let end = match to {
                 Some(to) => with_suffix(prefix.clone(), to),
@@ -546,7 +630,7 @@ impl Store {
     /// The publication time of the newest article published before `t` (and by `now`).
     pub fn newest_before(&self, slugs: Option<&[&str]>, t: i64, now: i64) -> Result<Option<i64>, StoreError> {
         let mut best: Option<i64> = None;
-        for prefix in index_prefixes(slugs) {
+        for prefix in self.index_prefixes(slugs) {
             let start = with_suffix(prefix.clone(), &time_key((t - 1).min(now)));
             if let Some(item) = self.db.range(start..prefix_end(&prefix)).next() {
                 let (key, _) = item.map_err(|e| io_err(&self.path, e))?;
@@ -563,7 +647,7 @@ impl Store {
             return Ok(None);
         }
         let mut best: Option<i64> = None;
-        for prefix in index_prefixes(slugs) {
+        for prefix in self.index_prefixes(slugs) {
             let start = with_suffix(prefix.clone(), &time_key(now));
             let end = with_suffix(prefix.clone(), &time_key(t - 1));
             if let Some(item) = self.db.range(start..end).next_back() {
@@ -593,14 +677,6 @@ impl Store {
     /// Every key in the store with the prefix, for consistency checks in tests.
     pub fn count_prefix(&self, prefix: &str) -> usize {
         self.db.scan_prefix(prefix.as_bytes()).count()
-    }
-}
-
-/// The index key prefixes of the whole site (`None`) or of these categories.
-fn index_prefixes(slugs: Option<&[&str]>) -> Vec<Vec<u8>> {
-    match slugs {
-        None => vec![b"p/".to_vec()],
-        Some(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
     }
 }
 
@@ -686,6 +762,7 @@ impl Store {
     pub fn restore(&self, records: &[ExportRecord]) -> Result<(), StoreError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = sled::Batch::default();
+        let mut indexed = BTreeSet::new();
         for record in records {
             match record {
                 ExportRecord::Header { .. } => {}
@@ -695,15 +772,16 @@ impl Store {
                 ExportRecord::Article(a) => {
                     let suffix = index_suffix(a.article.published, &a.article.id);
                     batch.insert(article_key(&a.article.id), encode_article(a));
-                    batch.insert(with_suffix(b"p/".to_vec(), &suffix), &[]);
                     for slug in &a.article.categories {
                         batch.insert(with_suffix(category_prefix(slug), &suffix), &[]);
+                        indexed.insert(slug.clone());
                     }
                 }
             }
         }
         self.db.apply_batch(batch).map_err(|e| io_err(&self.path, e))?;
         self.applied.fetch_add(1, Ordering::AcqRel);
+        self.note_slugs(&indexed);
         Ok(())
     }
 
@@ -731,39 +809,39 @@ impl Store {
                 problems.push(format!("article {id:?} also has a tombstone"));
             }
             let suffix = index_suffix(a.article.published, &id);
-            let mut keys = vec![with_suffix(b"p/".to_vec(), &suffix)];
-            keys.extend(a.article.categories.iter().map(|c| with_suffix(category_prefix(c), &suffix)));
-            for key in keys {
-                if !self.db.contains_key(&key).map_err(|e| io_err(&self.path, e))? {
-                    problems
-                        .push(format!("article {id:?}: index entry {:?} missing", String::from_utf8_lossy(&key[..2])));
+            for slug in &a.article.categories {
+                if !self
+                    .db
+                    .contains_key(with_suffix(category_prefix(slug), &suffix))
+                    .map_err(|e| io_err(&self.path, e))?
+                {
+                    problems.push(format!("article {id:?}: its index entry in category {slug:?} is missing"));
                 }
             }
         }
         let mut entries = 0usize;
-        for prefix in [&b"p/"[..], &b"c/"[..]] {
-            for item in self.db.scan_prefix(prefix) {
-                let (k, _) = item.map_err(|e| io_err(&self.path, e))?;
-                let (slug, suffix) = if prefix == b"p/" {
-                    (None, &k[2..])
-                } else {
-                    let nul = k.iter().position(|&b| b == 0).unwrap_or(k.len());
-                    (Some(String::from_utf8_lossy(&k[2..nul]).into_owned()), &k[(nul + 1).min(k.len())..])
-                };
-                entries += 1;
-                let published = published_of(suffix)?;
-                let id = String::from_utf8_lossy(&suffix[8..]).into_owned();
-                match self.get(&id)? {
-                    None => problems.push(format!("index entry for {id:?} has no article")),
-                    Some(a) if a.article.published != published => {
-                        problems.push(format!("index entry for {id:?} has a stale time"))
-                    }
-                    Some(a) if slug.as_ref().is_some_and(|s| !a.article.categories.contains(s)) => {
-                        problems.push(format!("index entry for {id:?} in {slug:?}, not one of its categories"))
-                    }
-                    Some(_) => {}
+        for item in self.db.scan_prefix(b"c/") {
+            let (k, _) = item.map_err(|e| io_err(&self.path, e))?;
+            let nul = k.iter().position(|&b| b == 0).unwrap_or(k.len());
+            let slug = String::from_utf8_lossy(&k[2..nul]).into_owned();
+            let suffix = &k[(nul + 1).min(k.len())..];
+            entries += 1;
+            let published = published_of(suffix)?;
+            let id = String::from_utf8_lossy(&suffix[8..]).into_owned();
+            match self.get(&id)? {
+                None => problems.push(format!("index entry for {id:?} has no article")),
+                Some(a) if a.article.published != published => {
+                    problems.push(format!("index entry for {id:?} has a stale time"))
                 }
+                Some(a) if !a.article.categories.contains(&slug) => {
+                    problems.push(format!("index entry for {id:?} in {slug:?}, not one of its categories"))
+                }
+                Some(_) => {}
             }
+        }
+        if let Some(item) = self.db.scan_prefix(b"p/").next() {
+            item.map_err(|e| io_err(&self.path, e))?;
+            problems.push("whole-site index keys (p/) of schema 2 are left".into());
         }
         tracing::debug!("verified {articles} articles and {entries} index entries");
         Ok(problems)
@@ -787,6 +865,8 @@ struct Plan<'s> {
     articles: HashMap<String, Option<StoredArticle>>,
     guids: HashMap<String, String>,
     metas: HashMap<String, FeedMeta>,
+    /// Categories this plan adds index entries to.
+    indexed: BTreeSet<String>,
 }
 
 impl<'s> Plan<'s> {
@@ -799,6 +879,7 @@ impl<'s> Plan<'s> {
             articles: HashMap::new(),
             guids: HashMap::new(),
             metas: HashMap::new(),
+            indexed: BTreeSet::new(),
         }
     }
 
@@ -884,16 +965,15 @@ impl<'s> Plan<'s> {
 
     fn index(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
         let suffix = index_suffix(a.article.published, &a.article.id);
-        self.batch.insert(with_suffix(b"p/".to_vec(), &suffix), &[]);
         for slug in &a.article.categories {
             self.batch.insert(with_suffix(category_prefix(slug), &suffix), &[]);
+            self.indexed.insert(slug.clone());
         }
         self.touch_if_visible(a)
     }
 
     fn unindex(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
         let suffix = index_suffix(a.article.published, &a.article.id);
-        self.batch.remove(with_suffix(b"p/".to_vec(), &suffix));
         for slug in &a.article.categories {
             self.batch.remove(with_suffix(category_prefix(slug), &suffix));
         }
@@ -942,6 +1022,7 @@ impl<'s> Plan<'s> {
         }
         self.store.db.apply_batch(self.batch).map_err(|e| io_err(&self.store.path, e))?;
         self.store.applied.fetch_add(1, Ordering::AcqRel);
+        self.store.note_slugs(&self.indexed);
         Ok(())
     }
 }
@@ -1187,7 +1268,6 @@ mod tests {
         assert!(s.delete("a", 2000).unwrap().is_none());
         assert!(s.get("a").unwrap().is_none());
         assert_eq!(s.count_prefix("c/"), 0);
-        assert_eq!(s.count_prefix("p/"), 0);
         assert_eq!(s.count_prefix("g/"), 1, "the tombstone");
         assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 2000);
         let w = s.upsert(vec![article("a", 100, &["x"])], 3000, "new.example,2026").unwrap().written;
@@ -1225,7 +1305,6 @@ mod tests {
         let w = s.upsert(vec![article("a", 100, &["x"]), second], 1000, "t.example,2026").unwrap().written;
         assert_eq!((w[0].status, w[1].status), (WriteStatus::Created, WriteStatus::Updated));
         assert_eq!(s.count_prefix("c/"), 1);
-        assert_eq!(s.count_prefix("p/"), 1);
         assert_eq!(s.get("a").unwrap().unwrap().article.title, "second");
     }
 
@@ -1250,6 +1329,31 @@ mod tests {
         s.release_due(1000).unwrap();
         assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 300);
         assert_eq!(s.next_due(1000).unwrap(), None);
+    }
+
+    #[test]
+    fn a_schema_2_store_loses_its_site_index_and_keeps_everything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let s = Store::open(&path, 8 << 20).unwrap();
+            s.upsert(vec![article("a", 100, &["x"]), article("b", 200, &["y"])], 1000, "t.example,2026").unwrap();
+            // What schema 2 wrote besides: a whole-site index entry per article.
+            for (id, t) in [("a", 100), ("b", 200)] {
+                s.db.insert(with_suffix(b"p/".to_vec(), &index_suffix(t, id)), &[]).unwrap();
+            }
+            s.db.insert(SCHEMA_KEY, b"2").unwrap();
+            s.flush().unwrap();
+            assert_eq!(s.verify().unwrap(), ["whole-site index keys (p/) of schema 2 are left"]);
+        }
+        let s = Store::open(&path, 8 << 20).unwrap();
+        assert_eq!(s.count_prefix("p/"), 0);
+        assert_eq!(s.db.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), b"3");
+        assert!(s.verify().unwrap().is_empty());
+        // The site's listing merges the categories found at open.
+        assert_eq!(ids(&s.newest(None, 10, 1000).unwrap()), vec!["b", "a"]);
+        s.upsert(vec![article("c", 300, &["z"])], 1000, "t.example,2026").unwrap();
+        assert_eq!(ids(&s.newest(None, 10, 1000).unwrap()), vec!["c", "b", "a"]);
     }
 
     #[test]
