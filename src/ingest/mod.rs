@@ -134,7 +134,8 @@ impl InputKind {
 /// Reads one input of `kind` named `source` into articles.
 pub fn parse_input(source: &str, bytes: &[u8], kind: InputKind, config: &Config) -> Parsed {
     match kind {
-        InputKind::Json => match std::str::from_utf8(bytes) {
+        // simdutf8: checking a 2.6 MB batch with std took 3 ms of a write's serial time.
+        InputKind::Json => match simdutf8::compat::from_utf8(bytes) {
             Ok(text) => parse_json(source, text, config),
             Err(e) => Parsed {
                 unreadable: true,
