@@ -5,7 +5,8 @@
 //!
 //!     cd bench/micro && cargo run --release --example sled_keys -- VALUE_BYTES BATCHES [MODE]
 //!
-//! MODE: none (the layout above, schema 2), `noindex` (records only), `sorted` (index keys
+//! MODE: none (the layout above, schema 2), `schema3` (no `p/` key: sihai's layout since
+//! schema 3), `noindex` (records only), `sorted` (index keys
 //! at rising times, records at random ids), `bulk` (every key of the whole load sorted
 //! first, then written in that order: the best case for sled), `bucket` (records plus
 //! one or two per-day index buckets per article, read, extended and rewritten: a
@@ -114,7 +115,9 @@ fn main() {
             let (id, time) = if mode == "sorted" { (random() % 100_000_000, n) } else { (n, random() % 200_000_000) };
             batch.insert(format!("a/s1-{id:09}").as_bytes(), value.clone());
             if mode != "noindex" {
-                batch.insert(format!("p/{time:012}s1-{id:09}").as_bytes(), &[]);
+                if mode != "schema3" {
+                    batch.insert(format!("p/{time:012}s1-{id:09}").as_bytes(), &[]);
+                }
                 batch.insert(format!("c/cat{}\0{time:012}s1-{id:09}", random() % 15).as_bytes(), &[]);
             }
         }
