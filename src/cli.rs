@@ -365,21 +365,35 @@ fn import(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyh
 }
 
 /// Writes articles in atomic batches and flushes; counts of created, updated, unchanged.
+/// A second thread prepares each batch (excerpts, encoded records) while the store writes
+/// the one before: sled applies a batch on one core, and the preparing uses the other.
 fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article>) -> Result<[usize; 3], StoreError> {
     let now = publish::now();
     publish::sync_feeds(config, store, now)?;
+    let authority = config.site.tag_authority.as_str();
     let mut counts = [0usize; 3];
-    let mut articles = articles.into_iter().peekable();
-    while articles.peek().is_some() {
-        let chunk: Vec<_> = articles.by_ref().take(IMPORT_BATCH).collect();
-        for w in store.upsert(chunk, now, &config.site.tag_authority)?.written {
-            counts[match w.status {
-                WriteStatus::Created => 0,
-                WriteStatus::Updated => 1,
-                WriteStatus::Unchanged => 2,
-            }] += 1;
+    let (ready, prepared) = std::sync::mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut articles = articles.into_iter().peekable();
+            while articles.peek().is_some() {
+                let chunk: Vec<_> = articles.by_ref().take(IMPORT_BATCH).collect();
+                if ready.send(store.prepare(chunk, now, authority)).is_err() {
+                    return; // the writer stopped on an error
+                }
+            }
+        });
+        for batch in prepared {
+            for w in store.upsert_prepared(batch)?.written {
+                counts[match w.status {
+                    WriteStatus::Created => 0,
+                    WriteStatus::Updated => 1,
+                    WriteStatus::Unchanged => 2,
+                }] += 1;
+            }
         }
-    }
+        Ok::<(), StoreError>(())
+    })?;
     store.flush()?;
     Ok(counts)
 }

@@ -139,18 +139,44 @@ pub struct Store {
     slugs: RwLock<BTreeSet<String>>,
 }
 
-/// An article with what is derived from it alone (computed before the writer lock).
+/// An article with what is derived from it alone, computed before the writer lock.
 #[derive(Clone)]
 struct Prepared {
-    article: Article,
-    /// [`StoredArticle::excerpt`]: sanitizing HTML again, so not under the writer lock.
-    excerpt: String,
+    /// The record the article gets if it is new to the store (no stored version and no
+    /// tombstone: the usual case) and written at `fresh.created`: GUID minted, created and
+    /// modified then. Its excerpt is right whatever the store holds.
+    fresh: StoredArticle,
+    /// `fresh` encoded (serializing and compressing is a write's biggest CPU cost); `None`
+    /// for a dry run. Used only if the plan decides exactly `fresh`.
+    encoded: Option<Vec<u8>>,
 }
 
-/// Articles with their excerpts, computed on all cores.
-fn with_excerpts(articles: Vec<Article>) -> Vec<Prepared> {
+/// Articles made ready for [`Store::upsert_prepared`] outside the writer lock: their
+/// excerpts and, for articles new to the store, their encoded records. `sihai import`
+/// prepares the next batch while the store applies the current one.
+pub struct PreparedArticles {
+    items: Vec<Prepared>,
+    now: i64,
+    tag_authority: String,
+}
+
+/// Prepares `articles` on all cores for a write at `now` (see [`Prepared`]).
+fn prepare(articles: Vec<Article>, now: i64, tag_authority: &str, encode: bool) -> Vec<Prepared> {
     let excerpts = crate::parallel::map(&articles, crate::ingest::normalize::excerpt_of);
-    articles.into_iter().zip(excerpts).map(|(article, excerpt)| Prepared { article, excerpt }).collect()
+    let fresh: Vec<StoredArticle> = articles
+        .into_iter()
+        .zip(excerpts)
+        .map(|(article, excerpt)| StoredArticle {
+            updated: article.updated.unwrap_or(article.published).max(article.published),
+            guid: mint_guid(tag_authority, &article.id),
+            excerpt,
+            article,
+            created: now,
+            modified: now,
+        })
+        .collect();
+    let mut encoded = if encode { crate::parallel::map(&fresh, encode_article) } else { Vec::new() }.into_iter();
+    fresh.into_iter().map(|fresh| Prepared { fresh, encoded: encoded.next() }).collect()
 }
 
 /// One caller's articles in a group commit, and where its answer goes.
@@ -383,7 +409,7 @@ impl Store {
         tag_authority: &str,
     ) -> Result<WriteReport, StoreError> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        let articles = with_excerpts(articles);
+        let articles = prepare(articles, now, tag_authority, true);
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).push(Job { articles, reply });
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         // A leader before us may have written our articles while we waited for the lock.
@@ -446,9 +472,25 @@ impl Store {
         tag_authority: &str,
         apply: bool,
     ) -> Result<WriteReport, StoreError> {
-        let articles = with_excerpts(articles);
+        let articles = prepare(articles, now, tag_authority, apply);
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         self.write_locked(articles, now, tag_authority, apply)
+    }
+
+    /// Prepares `articles` for [`Store::upsert_prepared`] at `now`, without the writer
+    /// lock: on another thread, this overlaps the previous batch's write.
+    pub fn prepare(&self, articles: Vec<Article>, now: i64, tag_authority: &str) -> PreparedArticles {
+        PreparedArticles {
+            items: prepare(articles, now, tag_authority, true),
+            now,
+            tag_authority: tag_authority.into(),
+        }
+    }
+
+    /// [`Store::upsert`] of articles [`Store::prepare`]d. Not flushed.
+    pub fn upsert_prepared(&self, prepared: PreparedArticles) -> Result<WriteReport, StoreError> {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_locked(prepared.items, prepared.now, &prepared.tag_authority, true)
     }
 
     /// [`Store::write`] for a caller that holds the writer lock.
@@ -870,6 +912,9 @@ struct Plan<'s> {
     indexed: BTreeSet<String>,
     /// Stored state read ahead on all cores ([`Plan::prefetch`]): article, tombstone.
     prefetched: HashMap<String, (Option<StoredArticle>, Option<String>)>,
+    /// Records encoded before the writer lock, for ids whose last version in this plan
+    /// is exactly the one prepared ([`Prepared::fresh`]).
+    encoded: HashMap<String, Vec<u8>>,
 }
 
 impl<'s> Plan<'s> {
@@ -884,6 +929,7 @@ impl<'s> Plan<'s> {
             metas: HashMap::new(),
             indexed: BTreeSet::new(),
             prefetched: HashMap::new(),
+            encoded: HashMap::new(),
         }
     }
 
@@ -892,7 +938,7 @@ impl<'s> Plan<'s> {
     /// when done one after another). Called under the writer lock, so nothing changes
     /// between this read and the plan's use of it.
     fn prefetch(&mut self, articles: &[Prepared]) -> Result<(), StoreError> {
-        let ids: Vec<&str> = articles.iter().map(|p| p.article.id.as_str()).collect();
+        let ids: Vec<&str> = articles.iter().map(|p| p.fresh.article.id.as_str()).collect();
         let read = |id: &&str| -> Result<(Option<StoredArticle>, Option<String>), StoreError> {
             let tombstone = self.store.db.get(guid_key(id)).map_err(|e| io_err(&self.store.path, e))?;
             Ok((self.store.get(id)?, tombstone.map(|g| String::from_utf8_lossy(&g).into_owned())))
@@ -938,39 +984,41 @@ impl<'s> Plan<'s> {
         }
     }
 
-    fn upsert(&mut self, Prepared { article, excerpt }: Prepared) -> Result<Written, StoreError> {
-        let old = self.current(&article.id)?;
-        let id = article.id.clone();
+    fn upsert(&mut self, Prepared { fresh, encoded }: Prepared) -> Result<Written, StoreError> {
+        let old = self.current(&fresh.article.id)?;
+        let id = fresh.article.id.clone();
         if let Some(old) = &old {
-            if old.article == article {
+            if old.article == fresh.article {
                 return Ok(Written { id, guid: old.guid.clone(), status: WriteStatus::Unchanged });
             }
         }
         let guid = self.guid(&id, old.as_ref())?;
         let now = self.now;
-        let stored = match &old {
-            None => StoredArticle {
-                updated: article.updated.unwrap_or(article.published).max(article.published),
-                excerpt,
-                article,
-                guid: guid.clone(),
-                created: now,
-                modified: now,
-            },
-            Some(old) => StoredArticle {
-                updated: article.updated.unwrap_or(now).max(article.published),
-                excerpt,
-                article,
-                guid: guid.clone(),
-                created: old.created,
-                modified: now,
-            },
+        // A record encoded ahead is used only when it is exactly the one decided here.
+        let (stored, encoded) = match &old {
+            None if guid == fresh.guid && now == fresh.created => (fresh, encoded),
+            None => (StoredArticle { guid: guid.clone(), created: now, modified: now, ..fresh }, None),
+            Some(old) => (
+                StoredArticle {
+                    updated: fresh.article.updated.unwrap_or(now).max(fresh.article.published),
+                    guid: guid.clone(),
+                    created: old.created,
+                    modified: now,
+                    ..fresh
+                },
+                None,
+            ),
         };
         if let Some(old) = &old {
             self.unindex(old)?;
         }
         self.index(&stored)?;
-        // Encoded at apply time, in parallel, once per id however often the plan saw it.
+        // The last version of an id wins; one not encoded ahead is encoded at apply time,
+        // on all cores.
+        match encoded {
+            Some(bytes) => self.encoded.insert(id.clone(), bytes),
+            None => self.encoded.remove(&id),
+        };
         self.articles.insert(id.clone(), Some(stored));
         let status = if old.is_some() { WriteStatus::Updated } else { WriteStatus::Created };
         Ok(Written { id, guid, status })
@@ -1035,8 +1083,15 @@ impl<'s> Plan<'s> {
     }
 
     fn apply(mut self) -> Result<(), StoreError> {
-        // Serializing and compressing is most of a write's CPU: done on all cores.
-        let upserted: Vec<&StoredArticle> = self.articles.values().flatten().collect();
+        // Serializing and compressing is most of a write's CPU: done on all cores, for the
+        // records not encoded ahead.
+        let mut upserted: Vec<&StoredArticle> = Vec::new();
+        for a in self.articles.values().flatten() {
+            match self.encoded.remove(&a.article.id) {
+                Some(bytes) => self.batch.insert(article_key(&a.article.id), bytes),
+                None => upserted.push(a),
+            }
+        }
         for (a, value) in upserted.iter().zip(crate::parallel::map(&upserted, |a| encode_article(a))) {
             self.batch.insert(article_key(&a.article.id), value);
         }
@@ -1352,6 +1407,30 @@ mod tests {
         s.release_due(1000).unwrap();
         assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 300);
         assert_eq!(s.next_due(1000).unwrap(), None);
+    }
+
+    #[test]
+    fn records_encoded_ahead_are_used_only_when_they_are_what_the_plan_decides() {
+        let (_d, s) = open();
+        // Prepared for a write at 1000 but written at 2000 (a group commit's leader's time):
+        // the record is encoded again, with the time of the write.
+        let items = prepare(vec![article("a", 100, &["x"])], 1000, "t.example,2026", true);
+        assert!(items[0].encoded.is_some());
+        s.write_locked(items, 2000, "t.example,2026", true).unwrap();
+        let a = s.get("a").unwrap().unwrap();
+        assert_eq!((a.created, a.modified, a.guid.as_str()), (2000, 2000, "tag:t.example,2026:a"));
+        // A deleted id coming back keeps its tombstone's GUID, not the one prepared.
+        s.delete("a", 3000).unwrap();
+        let again = s.prepare(vec![article("a", 100, &["x"])], 4000, "other.example,2027");
+        let w = s.upsert_prepared(again).unwrap().written;
+        assert_eq!(w[0].guid, "tag:t.example,2026:a");
+        assert_eq!(s.get("a").unwrap().unwrap().guid, "tag:t.example,2026:a");
+        // New ids use what was prepared, byte for byte.
+        let fresh = s.prepare(vec![article("b", 100, &["x"])], 5000, "t.example,2026");
+        let bytes = fresh.items[0].encoded.clone().unwrap();
+        s.upsert_prepared(fresh).unwrap();
+        assert_eq!(s.db.get(article_key("b")).unwrap().unwrap().as_ref(), &bytes[..]);
+        assert!(s.verify().unwrap().is_empty());
     }
 
     #[test]
