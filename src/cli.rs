@@ -225,7 +225,7 @@ fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
     };
     tracing::info!("ingest API tokens from {}", tokens.origin);
     let publisher_for_shutdown = publisher.clone();
-    let state = Arc::new(crate::http::State { publisher, tokens });
+    let state = Arc::new(crate::http::State::new(publisher, tokens));
     // Renders and compressions run on the blocking pool; a bounded pool keeps a burst of
     // first requests from growing hundreds of threads (each with its allocator heap).
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -27,6 +27,19 @@ pub struct State {
     pub publisher: Arc<Publisher>,
     /// Tokens accepted by the `/api` routes.
     pub tokens: Tokens,
+    /// Renders and compressions running at once: one per core. They are CPU-bound, so
+    /// more at once gains nothing, and each holds megabytes while it runs (the document
+    /// being built, brotli's window): a burst of first requests for every feed, each on
+    /// its own blocking thread, was most of the daemon's peak memory.
+    pub renders: tokio::sync::Semaphore,
+}
+
+impl State {
+    /// The state of a server for `publisher`, accepting `tokens`.
+    pub fn new(publisher: Arc<Publisher>, tokens: Tokens) -> State {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        State { publisher, tokens, renders: tokio::sync::Semaphore::new(cores) }
+    }
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then lets in-flight

@@ -164,6 +164,9 @@ async fn ready(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Bod
     let entry = match state.publisher.ready(key) {
         Some(e) => e,
         None => {
+            // Waiting here holds no thread; a render of this key that finished meanwhile
+            // makes `get` return at once.
+            let _permit = state.renders.acquire().await;
             let s = state.clone();
             match tokio::task::spawn_blocking(move || s.publisher.get(key)).await {
                 Ok(Ok(e)) => e,
@@ -176,6 +179,7 @@ async fn ready(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Bod
         }
     };
     if entry.ready(coding).is_none() {
+        let _permit = state.renders.acquire().await;
         let (e, s) = (entry.clone(), state.clone());
         if tokio::task::spawn_blocking(move || {
             e.variant(coding, &s.publisher.stats);
