@@ -143,6 +143,32 @@ end
 EOF
 }
 
+# every_feed_lua: a wrk script that requests, round robin, every feed (the slugs given
+# after `--`) in every format and coding, plus the pages; then prints its RESULT line.
+every_feed_lua() {
+    cat <<'EOF'
+-- Every feed in every format and coding, plus the pages, round robin.
+local reqs, i = {}, 0
+function init(args)
+  for _, slug in ipairs(args) do
+    for _, ext in ipairs({"rss", "atom", "json"}) do
+      for _, enc in ipairs({"gzip", "br", "identity"}) do
+        reqs[#reqs + 1] = wrk.format("GET", "/feeds/" .. slug .. "." .. ext, {["Accept-Encoding"] = enc})
+      end
+    end
+    if slug ~= "all" then reqs[#reqs + 1] = wrk.format("GET", "/c/" .. slug, {["Accept-Encoding"] = "gzip"}) end
+  end
+  reqs[#reqs + 1] = wrk.format("GET", "/", {["Accept-Encoding"] = "gzip"})
+  reqs[#reqs + 1] = wrk.format("GET", "/feeds.opml", {["Accept-Encoding"] = "gzip"})
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+EOF
+    wrk_done_lua
+}
+
 # median: the median of the numbers on stdin (separated by spaces or newlines).
 median() { tr ' ' '\n' | awk 'NF' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
