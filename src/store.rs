@@ -361,6 +361,12 @@ impl Store {
         }
     }
 
+    /// The GUID a deleted id keeps (its tombstone), if it has one.
+    fn tombstone(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let guid = self.db.get(guid_key(id)).map_err(|e| io_err(&self.path, e))?;
+        Ok(guid.map(|g| String::from_utf8_lossy(&g).into_owned()))
+    }
+
     /// The feed record of `slug` (`all` for the site feed).
     pub fn feed_meta(&self, slug: &str) -> Result<Option<FeedMeta>, StoreError> {
         match self.db.get(meta_key(slug)).map_err(|e| io_err(&self.path, e))? {
@@ -813,10 +819,9 @@ impl Store {
                 ExportRecord::Released { at } => batch.insert(RELEASED_KEY, &at.to_be_bytes()),
                 ExportRecord::Tombstone { id, guid } => batch.insert(guid_key(id), guid.as_bytes()),
                 ExportRecord::Article(a) => {
-                    let suffix = index_suffix(a.article.published, &a.article.id);
                     batch.insert(article_key(&a.article.id), encode_article(a));
-                    for slug in &a.article.categories {
-                        batch.insert(with_suffix(category_prefix(slug), &suffix), &[]);
+                    for (slug, key) in index_keys(a) {
+                        batch.insert(key, &[]);
                         indexed.insert(slug.clone());
                     }
                 }
@@ -851,13 +856,8 @@ impl Store {
             if self.db.contains_key(guid_key(&id)).map_err(|e| io_err(&self.path, e))? {
                 problems.push(format!("article {id:?} also has a tombstone"));
             }
-            let suffix = index_suffix(a.article.published, &id);
-            for slug in &a.article.categories {
-                if !self
-                    .db
-                    .contains_key(with_suffix(category_prefix(slug), &suffix))
-                    .map_err(|e| io_err(&self.path, e))?
-                {
+            for (slug, key) in index_keys(&a) {
+                if !self.db.contains_key(key).map_err(|e| io_err(&self.path, e))? {
                     problems.push(format!("article {id:?}: its index entry in category {slug:?} is missing"));
                 }
             }
@@ -940,8 +940,7 @@ impl<'s> Plan<'s> {
     fn prefetch(&mut self, articles: &[Prepared]) -> Result<(), StoreError> {
         let ids: Vec<&str> = articles.iter().map(|p| p.fresh.article.id.as_str()).collect();
         let read = |id: &&str| -> Result<(Option<StoredArticle>, Option<String>), StoreError> {
-            let tombstone = self.store.db.get(guid_key(id)).map_err(|e| io_err(&self.store.path, e))?;
-            Ok((self.store.get(id)?, tombstone.map(|g| String::from_utf8_lossy(&g).into_owned())))
+            Ok((self.store.get(id)?, self.store.tombstone(id)?))
         };
         for (id, state) in ids.iter().zip(crate::parallel::map(&ids, read)) {
             self.prefetched.insert(id.to_string(), state?);
@@ -963,21 +962,15 @@ impl<'s> Plan<'s> {
         if let Some(old) = old {
             return Ok(old.guid.clone());
         }
-        let key = guid_key(id);
         let tombstone = match (self.guids.remove(id), self.prefetched.get_mut(id)) {
             (Some(g), _) => Some(g),
             // Taken: a later version of this id in the batch finds the article written.
             (None, Some((_, read_ahead))) => read_ahead.take(),
-            (None, None) => self
-                .store
-                .db
-                .get(&key)
-                .map_err(|e| io_err(&self.store.path, e))?
-                .map(|g| String::from_utf8_lossy(&g).into_owned()),
+            (None, None) => self.store.tombstone(id)?,
         };
         match tombstone {
             Some(g) => {
-                self.batch.remove(key);
+                self.batch.remove(guid_key(id));
                 Ok(g)
             }
             None => Ok(mint_guid(self.tag_authority, id)),
@@ -1035,18 +1028,16 @@ impl<'s> Plan<'s> {
     }
 
     fn index(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
-        let suffix = index_suffix(a.article.published, &a.article.id);
-        for slug in &a.article.categories {
-            self.batch.insert(with_suffix(category_prefix(slug), &suffix), &[]);
+        for (slug, key) in index_keys(a) {
+            self.batch.insert(key, &[]);
             self.indexed.insert(slug.clone());
         }
         self.touch_if_visible(a)
     }
 
     fn unindex(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
-        let suffix = index_suffix(a.article.published, &a.article.id);
-        for slug in &a.article.categories {
-            self.batch.remove(with_suffix(category_prefix(slug), &suffix));
+        for (_, key) in index_keys(a) {
+            self.batch.remove(key);
         }
         self.touch_if_visible(a)
     }
@@ -1158,6 +1149,12 @@ fn category_prefix(slug: &str) -> Vec<u8> {
     let mut k = with_suffix(b"c/".to_vec(), slug.as_bytes());
     k.push(0);
     k
+}
+
+/// The index keys of a stored article: one per category it names, with that category.
+fn index_keys(a: &StoredArticle) -> impl Iterator<Item = (&String, Vec<u8>)> {
+    let suffix = index_suffix(a.article.published, &a.article.id);
+    a.article.categories.iter().map(move |slug| (slug, with_suffix(category_prefix(slug), &suffix)))
 }
 
 fn time_key(published: i64) -> [u8; 8] {
