@@ -6,7 +6,7 @@
 //!     [--round 50]
 //! ```
 //!
-//! Opens each store as the daemon does (`Store::open` with `cli::STORE_CACHE_BYTES`) and
+//! Opens each store as the daemon does (`Store::open` with `store::DEFAULT_CACHE_BYTES`) and
 //! times, per feed, each call separately after a warm-up:
 //!
 //! - `read`: `Store::newest(.., 50, now)`: the index merge plus reading and decoding the
@@ -32,7 +32,7 @@ use std::time::Instant;
 use sihai::config::Config;
 use sihai::feed::Target;
 use sihai::publish::Publisher;
-use sihai::store::Store;
+use sihai::store::{Scope, Store};
 
 struct Args {
     data_dirs: Vec<PathBuf>,
@@ -141,7 +141,7 @@ fn main() {
     for dir in &args.data_dirs {
         let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         let t = Instant::now();
-        let store = Store::open(dir, sihai::cli::STORE_CACHE_BYTES).unwrap_or_else(|e| {
+        let store = Store::open(dir, sihai::store::DEFAULT_CACHE_BYTES).unwrap_or_else(|e| {
             eprintln!("read_bench: {e}");
             std::process::exit(3)
         });
@@ -149,7 +149,7 @@ fn main() {
         let t = Instant::now();
         let articles = store.count_prefix("a/");
         let count_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let sample = store.newest(None, 500, now).expect("store read");
+        let sample = store.newest(Scope::Site, 500, now).expect("store read");
         let record_bytes: usize = sample.iter().map(|a| serde_json::to_vec(a).expect("serializes").len()).sum();
         println!(
             "open store={name} articles={articles} open_ms={open_ms:.1} count_all_ms={count_ms:.1} mean_record_bytes={:.0}",
@@ -169,11 +169,11 @@ fn main() {
         for (feed, kind, target) in &feeds {
             let slugs = slugs_of(target);
             let ranges = slugs.as_ref().map_or(1, Vec::len);
-            let items = store.newest(slugs.as_deref(), 50, now).expect("store read").len();
+            let items = store.newest(scope(&slugs), 50, now).expect("store read").len();
             cases.push(Case {
                 label: format!("read {feed} newest50 store={name} kind={kind} ranges={ranges} items={items}"),
                 call: Box::new(move || {
-                    std::hint::black_box(store.newest(slugs.as_deref(), 50, now).expect("store read"));
+                    std::hint::black_box(store.newest(scope(&slugs), 50, now).expect("store read"));
                 }),
                 ns: Vec::new(),
             });
@@ -232,4 +232,9 @@ fn main() {
         }
     }
     run(&mut cases, warm, args.render_iters, args.round);
+}
+
+/// The store's scope of a feed's slugs (`None`: the whole site).
+fn scope<'a>(slugs: &'a Option<Vec<&'a str>>) -> Scope<'a> {
+    slugs.as_deref().map_or(Scope::Site, Scope::Categories)
 }

@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{open_store, Outcome, STORE_CACHE_BYTES};
+use crate::cli::{open_store, Outcome};
 use crate::config::Config;
 use crate::ingest::dates::{EARLIEST, LATEST};
 use crate::ingest::text::is_xml_char;
@@ -27,7 +27,7 @@ pub fn export(
 ) -> anyhow::Result<Outcome> {
     let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
     let mut sink = Sink::open(output)?;
-    let result = match Store::open(&dir, STORE_CACHE_BYTES) {
+    let result = match Store::open(&dir, crate::store::DEFAULT_CACHE_BYTES) {
         Ok(store) => store
             .export(|record| {
                 serde_json::to_writer(&mut sink.writer, record).map_err(std::io::Error::other)?;

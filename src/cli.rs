@@ -16,8 +16,6 @@ use crate::model::WriteStatus;
 use crate::publish::{self, Publisher};
 use crate::store::{Store, StoreError};
 
-/// Page cache given to sled (its default is 1 GiB).
-pub const STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Threads for renders, compressions and store work in the daemon. Each thread keeps an
 /// allocator heap: 16 measured 144 MiB peak RSS under the every-feed load of a 10k store,
 /// 8 measured 115 MiB, 4 measured 99 MiB but cut 16 single-article clients from 3,400 to
@@ -191,7 +189,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
 /// Opens the store, printing why not (and the outcome to exit with) when it cannot.
 pub fn open_store(dir: &Path) -> Result<Store, Outcome> {
-    Store::open(dir, STORE_CACHE_BYTES).map_err(|e| {
+    Store::open(dir, crate::store::DEFAULT_CACHE_BYTES).map_err(|e| {
         eprintln!("sihai: {e}");
         Outcome::StoreUnavailable
     })
@@ -347,12 +345,8 @@ fn import(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyh
             return Ok(Outcome::StoreUnavailable);
         }
     };
-    // sled writes its snapshot when a store is opened: reopening now moves the replay of
-    // this import's log out of the daemon's next start.
     drop(store);
-    if let Ok(reopened) = Store::open(&dir, STORE_CACHE_BYTES) {
-        drop(reopened);
-    }
+    Store::checkpoint(&dir);
     println!(
         "imported {total} article(s) from {} file(s) into {}: {} created, {} updated, {} unchanged",
         files.len(),

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::encoding::{self, Encoding};
 use crate::feed::{self, FeedDoc, Format, Target};
 use crate::model::{Article, StoredArticle};
-use crate::store::{FeedMeta, Store, StoreError, Written, ALL};
+use crate::store::{FeedMeta, Scope, Store, StoreError, Written, ALL};
 use crate::websub::WebSub;
 
 /// Most `?limit=N` variants and archives kept ready at once; past it, they are dropped
@@ -368,7 +368,7 @@ impl Publisher {
         after: Option<&str>,
     ) -> Result<(Vec<StoredArticle>, Option<String>), StoreError> {
         let subtree = self.subtree_slugs(target);
-        self.store.page(subtree.as_deref(), limit, now(), after)
+        self.store.page(scope(&subtree), limit, now(), after)
     }
 
     fn subtree_slugs(&self, target: Target) -> Option<Vec<&str>> {
@@ -412,7 +412,7 @@ impl Publisher {
         let subtree = self.subtree_slugs(target);
         let changed = self.changed(target)?;
         let count = limit.unwrap_or_else(|| self.max_items(target));
-        let articles = self.store.newest(subtree.as_deref(), count, now())?;
+        let articles = self.store.newest(scope(&subtree), count, now())?;
         let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, changed, &articles);
         doc.self_query = limit.map(|n| format!("?limit={n}")).unwrap_or_default();
         if articles.len() == count {
@@ -430,7 +430,7 @@ impl Publisher {
         let end = crate::ingest::dates::local_to_instant(next_day.and_hms_opt(0, 0, 0).expect("midnight"), tz);
         let subtree = self.subtree_slugs(target);
         let now = now();
-        let articles = self.store.between(subtree.as_deref(), start, end, now)?;
+        let articles = self.store.between(scope(&subtree), start, end, now)?;
         if articles.is_empty() {
             return Err(PublishError::NoSuchArchive);
         }
@@ -440,8 +440,8 @@ impl Publisher {
         doc.title = format!("{} ({day})", doc.title);
         doc.history = feed::History {
             archive: Some(day.to_string()),
-            prev: self.store.newest_before(subtree.as_deref(), start, now)?.map(|t| self.day_of(t).to_string()),
-            next: self.store.oldest_from(subtree.as_deref(), end, now)?.map(|t| self.day_of(t).to_string()),
+            prev: self.store.newest_before(scope(&subtree), start, now)?.map(|t| self.day_of(t).to_string()),
+            next: self.store.oldest_from(scope(&subtree), end, now)?.map(|t| self.day_of(t).to_string()),
         };
         Ok(doc)
     }
@@ -452,12 +452,7 @@ impl Publisher {
     }
 
     fn meta(&self, slug: &str) -> Result<FeedMeta, StoreError> {
-        Ok(self.store.feed_meta(slug)?.unwrap_or_else(|| FeedMeta {
-            feed_id: format!("tag:{}:feeds/{slug}", self.config.site.tag_authority),
-            seen: 0,
-            changed: 0,
-            signature: String::new(),
-        }))
+        Ok(self.store.feed_meta(slug)?.unwrap_or_else(|| FeedMeta::new(slug, 0, &self.config.site.tag_authority, "")))
     }
 
     fn render(&self, key: Key) -> Result<Entry, PublishError> {
@@ -502,6 +497,14 @@ impl Publisher {
         }
         let body = feed::opml::render(&self.config, format);
         Ok(entry(body, "text/x-opml; charset=utf-8", seen, self.config.site.ttl_minutes * 60))
+    }
+}
+
+/// The store's scope of a feed's subtree (`None`: the whole site).
+fn scope<'a>(subtree: &'a Option<Vec<&'a str>>) -> Scope<'a> {
+    match subtree {
+        None => Scope::Site,
+        Some(slugs) => Scope::Categories(slugs),
     }
 }
 

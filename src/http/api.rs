@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::feed::{self, Target};
 use crate::ingest::{self, InputKind, Problem};
 use crate::model::StoredArticle;
-use crate::store::{decode_cursor, StoreError};
+use crate::store::StoreError;
 
 /// Most articles one list request returns.
 const MAX_LIMIT: usize = 1_000;
@@ -280,14 +280,14 @@ fn list(state: &State, query: Option<&str>) -> Response<Body> {
         }
     };
     let after = query_param(query, "after");
-    if after.as_deref().is_some_and(|c| decode_cursor(c).is_none()) {
-        return response::json_error(StatusCode::BAD_REQUEST, "after is not a cursor from a previous page", &[]);
-    }
     match publisher.list(target, limit, after.as_deref()) {
         Ok((items, next)) => {
             let config = publisher.config();
             let articles: Vec<Value> = items.iter().map(|a| article_json(a, config)).collect();
             response::json(StatusCode::OK, &json!({"articles": articles, "next": next}))
+        }
+        Err(StoreError::BadCursor) => {
+            response::json_error(StatusCode::BAD_REQUEST, "after is not a cursor from a previous page", &[])
         }
         Err(e) => store_failure(&e),
     }

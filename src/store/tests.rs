@@ -1,0 +1,287 @@
+//! The store's behaviour on a real sled database in a temp dir: writes, listings,
+//! archives, deletes, scheduled releases, group commit, schema upgrade and refusals.
+
+use super::engine::Engine;
+use super::keys::{article_key, index_suffix, with_suffix, SCHEMA_KEY};
+use super::write::prepare;
+use super::*;
+use crate::model::{Article, Author, StoredArticle};
+
+fn article(id: &str, published: i64, cats: &[&str]) -> Article {
+    Article {
+        id: id.into(),
+        title: format!("title {id}"),
+        url: None,
+        categories: cats.iter().map(|c| c.to_string()).collect(),
+        published,
+        updated: None,
+        authors: vec![Author { name: "甲".into(), email: None, uri: None }],
+        summary: None,
+        content_html: Some("<p>x</p>".into()),
+        image: None,
+        tags: vec![],
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 8 << 20).unwrap();
+    (dir, store)
+}
+
+fn ids(v: &[StoredArticle]) -> Vec<&str> {
+    v.iter().map(|a| a.article.id.as_str()).collect()
+}
+
+#[test]
+fn upsert_reports_created_updated_unchanged_and_keeps_guid() {
+    let (_d, s) = open();
+    let w = s.upsert(vec![article("a", 100, &["x"])], 1000, "t.example,2026").unwrap().written;
+    assert_eq!(w[0].status, WriteStatus::Created);
+    assert_eq!(w[0].guid, "tag:t.example,2026:a");
+    let w = s.upsert(vec![article("a", 100, &["x"])], 2000, "other.example,2027").unwrap().written;
+    assert_eq!(w[0].status, WriteStatus::Unchanged);
+    let mut edited = article("a", 100, &["y"]);
+    edited.title = "new".into();
+    let report = s.upsert(vec![edited], 3000, "other.example,2027").unwrap();
+    assert_eq!(report.touched.iter().collect::<Vec<_>>(), ["x", "y"], "left x, entered y");
+    let w = report.written;
+    assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Updated, "tag:t.example,2026:a"));
+    let a = s.get("a").unwrap().unwrap();
+    assert_eq!((a.created, a.modified, a.updated), (1000, 3000, 3000));
+    assert!(s.newest(Scope::Categories(&["x"]), 10, 5000).unwrap().is_empty(), "old category index entry removed");
+    assert_eq!(ids(&s.newest(Scope::Categories(&["y"]), 10, 5000).unwrap()), vec!["a"]);
+}
+
+#[test]
+fn first_version_updated_is_published_and_publisher_updated_wins() {
+    let (_d, s) = open();
+    let mut a = article("a", 100, &["x"]);
+    s.upsert(vec![a.clone()], 1000, "t.example,2026").unwrap();
+    assert_eq!(s.get("a").unwrap().unwrap().updated, 100);
+    a.updated = Some(500);
+    a.title = "changed".into();
+    s.upsert(vec![a], 1000, "t.example,2026").unwrap();
+    assert_eq!(s.get("a").unwrap().unwrap().updated, 500);
+}
+
+#[test]
+fn newest_merges_categories_dedupes_and_orders_ties_by_id() {
+    let (_d, s) = open();
+    s.upsert(
+        vec![
+            article("b", 200, &["x"]),
+            article("a", 200, &["y"]),
+            article("c", 300, &["x", "y"]),
+            article("d", 100, &["y"]),
+            article("future", 9_999, &["x"]),
+        ],
+        1000,
+        "t.example,2026",
+    )
+    .unwrap();
+    assert_eq!(ids(&s.newest(Scope::Categories(&["x", "y"]), 10, 1000).unwrap()), vec!["c", "a", "b", "d"]);
+    assert_eq!(ids(&s.newest(Scope::Categories(&["x", "y"]), 2, 1000).unwrap()), vec!["c", "a"]);
+    assert_eq!(ids(&s.newest(Scope::Site, 10, 1000).unwrap()), vec!["c", "a", "b", "d"]);
+    assert_eq!(ids(&s.newest(Scope::Site, 10, 10_000).unwrap())[0], "future");
+    // Archive queries: a time window, and the neighbours of a time.
+    assert_eq!(ids(&s.between(Scope::Categories(&["x", "y"]), 200, 301, 1000).unwrap()), vec!["c", "a", "b"]);
+    assert_eq!(ids(&s.between(Scope::Categories(&["y"]), 100, 200, 1000).unwrap()), vec!["d"]);
+    assert!(s.between(Scope::Site, 9_000, 10_000, 1000).unwrap().is_empty(), "not yet published");
+    assert_eq!(s.newest_before(Scope::Categories(&["x", "y"]), 300, 1000).unwrap(), Some(200));
+    assert_eq!(s.newest_before(Scope::Categories(&["x"]), 200, 1000).unwrap(), None);
+    assert_eq!(s.oldest_from(Scope::Categories(&["x", "y"]), 101, 1000).unwrap(), Some(200));
+    assert_eq!(s.oldest_from(Scope::Site, 301, 1000).unwrap(), None, "future articles are not there yet");
+    assert_eq!(s.oldest_from(Scope::Site, 301, 10_000).unwrap(), Some(9_999));
+}
+
+#[test]
+fn delete_keeps_the_guid_for_a_returning_id() {
+    let (_d, s) = open();
+    s.upsert(vec![article("a", 100, &["x"])], 1000, "old.example,2020").unwrap();
+    assert_eq!(s.delete("a", 2000).unwrap().unwrap().into_iter().collect::<Vec<_>>(), ["x"]);
+    assert!(s.delete("a", 2000).unwrap().is_none());
+    assert!(s.get("a").unwrap().is_none());
+    assert_eq!(s.count_prefix("c/"), 0);
+    assert_eq!(s.count_prefix("g/"), 1, "the tombstone");
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 2000);
+    let w = s.upsert(vec![article("a", 100, &["x"])], 3000, "new.example,2026").unwrap().written;
+    assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Created, "tag:old.example,2020:a"));
+}
+
+#[test]
+fn change_times_move_forward_only_for_touched_feeds() {
+    let (_d, s) = open();
+    s.sync_feeds(
+        &[("x".into(), "s1".into()), ("y".into(), "s1".into()), (ALL.into(), "s".into())],
+        10,
+        "t.example,2026",
+    )
+    .unwrap();
+    s.upsert(vec![article("a", 100, &["x"])], 1000, "t.example,2026").unwrap();
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 1000);
+    assert_eq!(s.feed_meta(ALL).unwrap().unwrap().changed, 1000);
+    assert_eq!(s.feed_meta("y").unwrap().unwrap().changed, 10);
+    // An unchanged signature keeps the time; a changed one moves it; a clock going back never does.
+    s.sync_feeds(&[("y".into(), "s1".into())], 50, "t.example,2026").unwrap();
+    assert_eq!(s.feed_meta("y").unwrap().unwrap().changed, 10);
+    s.sync_feeds(&[("y".into(), "s2".into())], 50, "t.example,2026").unwrap();
+    assert_eq!(s.feed_meta("y").unwrap().unwrap().changed, 50);
+    s.sync_feeds(&[("x".into(), "s9".into())], 5, "t.example,2026").unwrap();
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 1000);
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().feed_id, "tag:t.example,2026:feeds/x");
+}
+
+#[test]
+fn same_id_twice_in_one_batch_keeps_the_last() {
+    let (_d, s) = open();
+    let mut second = article("a", 300, &["y"]);
+    second.title = "second".into();
+    let w = s.upsert(vec![article("a", 100, &["x"]), second], 1000, "t.example,2026").unwrap().written;
+    assert_eq!((w[0].status, w[1].status), (WriteStatus::Created, WriteStatus::Updated));
+    assert_eq!(s.count_prefix("c/"), 1);
+    assert_eq!(s.get("a").unwrap().unwrap().article.title, "second");
+}
+
+#[test]
+fn scheduled_articles_change_feeds_when_due_not_when_stored() {
+    let (_d, s) = open();
+    s.sync_feeds(&[("x".into(), "s".into()), (ALL.into(), "s".into())], 10, "t.example,2026").unwrap();
+    assert!(s.release_due(50).unwrap().is_empty(), "first call records the time");
+    let report =
+        s.upsert(vec![article("soon", 200, &["x"]), article("later", 300, &["x"])], 100, "t.example,2026").unwrap();
+    assert!(report.touched.is_empty(), "a future article changes no feed yet");
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 10);
+    assert_eq!(s.next_due(100).unwrap(), Some(200));
+    assert!(s.newest(Scope::Categories(&["x"]), 10, 150).unwrap().is_empty());
+    assert!(s.release_due(150).unwrap().is_empty());
+    assert_eq!(s.release_due(250).unwrap().into_iter().collect::<Vec<_>>(), ["x"]);
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 200, "the change time is the due time");
+    assert_eq!(s.feed_meta(ALL).unwrap().unwrap().changed, 200);
+    assert_eq!(ids(&s.newest(Scope::Categories(&["x"]), 10, 250).unwrap()), vec!["soon"]);
+    assert_eq!(s.next_due(250).unwrap(), Some(300));
+    assert!(s.release_due(260).unwrap().is_empty());
+    s.release_due(1000).unwrap();
+    assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 300);
+    assert_eq!(s.next_due(1000).unwrap(), None);
+}
+
+#[test]
+fn records_encoded_ahead_are_used_only_when_they_are_what_the_plan_decides() {
+    let (_d, s) = open();
+    // Prepared for a write at 1000 but written at 2000 (a group commit's leader's time):
+    // the record is encoded again, with the time of the write.
+    let items = prepare(vec![article("a", 100, &["x"])], 1000, "t.example,2026", true);
+    assert!(items[0].encoded.is_some());
+    s.write_locked(items, 2000, "t.example,2026", true).unwrap();
+    let a = s.get("a").unwrap().unwrap();
+    assert_eq!((a.created, a.modified, a.guid.as_str()), (2000, 2000, "tag:t.example,2026:a"));
+    // A deleted id coming back keeps its tombstone's GUID, not the one prepared.
+    s.delete("a", 3000).unwrap();
+    let again = s.prepare(vec![article("a", 100, &["x"])], 4000, "other.example,2027");
+    let w = s.upsert_prepared(again).unwrap().written;
+    assert_eq!(w[0].guid, "tag:t.example,2026:a");
+    assert_eq!(s.get("a").unwrap().unwrap().guid, "tag:t.example,2026:a");
+    // New ids use what was prepared, byte for byte.
+    let fresh = s.prepare(vec![article("b", 100, &["x"])], 5000, "t.example,2026");
+    let bytes = fresh.items[0].encoded.clone().unwrap();
+    s.upsert_prepared(fresh).unwrap();
+    assert_eq!(s.engine.get(article_key("b")).unwrap().unwrap().as_ref(), &bytes[..]);
+    assert!(s.verify().unwrap().is_empty());
+}
+
+#[test]
+fn a_schema_2_store_loses_its_site_index_and_keeps_everything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let s = Store::open(&path, 8 << 20).unwrap();
+        s.upsert(vec![article("a", 100, &["x"]), article("b", 200, &["y"])], 1000, "t.example,2026").unwrap();
+        // What schema 2 wrote besides: a whole-site index entry per article.
+        for (id, t) in [("a", 100), ("b", 200)] {
+            s.engine.insert(&with_suffix(b"p/".to_vec(), &index_suffix(t, id)), &[]).unwrap();
+        }
+        s.engine.insert(SCHEMA_KEY, b"2").unwrap();
+        s.flush().unwrap();
+        assert_eq!(s.verify().unwrap(), ["whole-site index keys (p/) of schema 2 are left"]);
+    }
+    let s = Store::open(&path, 8 << 20).unwrap();
+    assert_eq!(s.count_prefix("p/"), 0);
+    assert_eq!(s.engine.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), b"3");
+    assert!(s.verify().unwrap().is_empty());
+    // The site's listing merges the categories found at open.
+    assert_eq!(ids(&s.newest(Scope::Site, 10, 1000).unwrap()), vec!["b", "a"]);
+    s.upsert(vec![article("c", 300, &["z"])], 1000, "t.example,2026").unwrap();
+    assert_eq!(ids(&s.newest(Scope::Site, 10, 1000).unwrap()), vec!["c", "b", "a"]);
+}
+
+#[test]
+fn unknown_schema_and_foreign_stores_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let s = Store::open(&path, 8 << 20).unwrap();
+        s.engine.insert(SCHEMA_KEY, b"99").unwrap();
+        s.flush().unwrap();
+    }
+    let e = Store::open(&path, 8 << 20).err().expect("schema 99 refused").to_string();
+    assert!(e.contains("schema version 99"), "{e}");
+    let other = dir.path().join("other");
+    {
+        let db = Engine::open(&other, 8 << 20).unwrap();
+        db.insert(b"k", b"v").unwrap();
+        db.flush().unwrap();
+    }
+    let e = Store::open(&other, 8 << 20).err().expect("foreign store refused").to_string();
+    assert!(e.contains("not a sihai store"), "{e}");
+    // A store whose sled files vanished is not a new empty store.
+    let gone = dir.path().join("gone");
+    drop(Store::open(&gone, 8 << 20).unwrap());
+    for entry in std::fs::read_dir(&gone).unwrap() {
+        let p = entry.unwrap().path();
+        if !p.ends_with(MARKER_FILE) {
+            let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
+        }
+    }
+    let e = Store::open(&gone, 8 << 20).err().expect("damaged store refused").to_string();
+    assert!(e.contains("damaged or missing"), "{e}");
+}
+
+#[test]
+fn a_second_opener_is_told_the_store_is_in_use() {
+    let (d, _s) = open();
+    let e = Store::open(&d.path().join("db"), 8 << 20).err().expect("locked").to_string();
+    assert!(e.contains("in use by another process"), "{e}");
+}
+
+#[test]
+fn concurrent_durable_writers_share_commits_and_each_gets_its_own_answer() {
+    let (_d, store) = open();
+    let store = std::sync::Arc::new(store);
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| {
+                        // Every writer also rewrites one shared id: "created" once, "updated" after.
+                        let mine = article(&format!("t{t}-{i}"), 1_000 + i, &["hunan"]);
+                        let mut shared = article("shared", 500, &["hunan"]);
+                        shared.title = format!("by {t} {i}");
+                        let report = store.upsert_durable(vec![mine, shared], 2_000, "t.example,2026").unwrap();
+                        assert_eq!(report.written.len(), 2);
+                        assert_eq!(report.written[0].id, format!("t{t}-{i}"));
+                        assert_eq!(report.written[0].status, WriteStatus::Created);
+                        assert_eq!(report.written[1].id, "shared");
+                        assert!(report.touched.contains("hunan"));
+                        report.written[1].status
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let statuses: Vec<WriteStatus> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == WriteStatus::Created).count(), 1, "one writer created it");
+    assert_eq!(store.newest(Scope::Categories(&["hunan"]), 1000, 3_000).unwrap().len(), 16 * 25 + 1);
+    assert_eq!(*store.durable.lock().unwrap(), store.applied.load(Ordering::Acquire), "all of it flushed");
+}
