@@ -133,7 +133,7 @@ fn main() {
             Target::Category(i) => Some(cats.subtree(*i).into_iter().map(|j| cats.list[j].slug.as_str()).collect()),
         }
     };
-    let now = sihai::publish::now();
+    let now = sihai::time::now();
 
     // Open every store; report its open time, size in articles, and the mean size of a
     // stored record (the JSON value sled keeps per article, before sled's compression).

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{open_store, Outcome};
 use crate::config::Config;
-use crate::ingest::dates::{EARLIEST, LATEST};
-use crate::ingest::text::is_xml_char;
 use crate::store::{ExportRecord, Store, StoreError, SCHEMA_VERSION};
+use crate::text::is_xml_char;
+use crate::time::{EARLIEST, LATEST};
 
 /// Records written per atomic batch by a restore.
 const RESTORE_BATCH: usize = 1_000;

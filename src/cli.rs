@@ -362,7 +362,7 @@ fn import(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyh
 /// A second thread prepares each batch (excerpts, encoded records) while the store writes
 /// the one before: sled applies a batch on one core, and the preparing uses the other.
 fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article>) -> Result<[usize; 3], StoreError> {
-    let now = publish::now();
+    let now = crate::time::now();
     publish::sync_feeds(config, store, now)?;
     let authority = config.site.tag_authority.as_str();
     let mut counts = [0usize; 3];

@@ -28,4 +28,6 @@ pub mod model;
 pub mod parallel;
 pub mod publish;
 pub mod store;
+pub mod text;
+pub mod time;
 pub mod websub;

@@ -82,6 +82,18 @@ pub struct StoredArticle {
     pub excerpt: String,
 }
 
+impl Article {
+    /// The excerpt feeds show (RSS `description`, Atom `summary`): the summary, else the
+    /// start of the content's text. Derived once, when the article is stored.
+    pub fn excerpt(&self) -> String {
+        match (&self.summary, &self.content_html) {
+            (Some(s), _) => s.clone(),
+            (None, Some(html)) => crate::text::excerpt(html),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 impl StoredArticle {
     /// Whether the article is visible at `now` (scheduled articles are not yet).
     pub fn is_published_at(&self, now: i64) -> bool {

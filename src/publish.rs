@@ -22,6 +22,7 @@ use crate::encoding::{self, Encoding};
 use crate::feed::{self, FeedDoc, Format, Target};
 use crate::model::{Article, StoredArticle};
 use crate::store::{FeedMeta, Scope, Store, StoreError, Written, ALL};
+use crate::time::{self, http_date, now};
 use crate::websub::WebSub;
 
 /// Most `?limit=N` variants and archives kept ready at once; past it, they are dropped
@@ -199,11 +200,6 @@ pub fn sync_feeds(config: &Config, store: &Store, now: i64) -> Result<(), StoreE
     store.sync_feeds(&feeds, now, &config.site.tag_authority)?;
     store.release_due(now)?;
     store.flush()
-}
-
-/// Now, in Unix seconds.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 impl Publisher {
@@ -425,9 +421,9 @@ impl Publisher {
     /// day (site time), with links to the neighbouring archive days and the current feed.
     pub fn prepare_archive(&self, target: Target, day: NaiveDate) -> Result<FeedDoc, PublishError> {
         let tz = self.config.site.timezone;
-        let start = crate::ingest::dates::local_to_instant(day.and_hms_opt(0, 0, 0).expect("midnight"), tz);
+        let start = time::day_start(tz, day);
         let next_day = day.succ_opt().ok_or(PublishError::NoSuchArchive)?;
-        let end = crate::ingest::dates::local_to_instant(next_day.and_hms_opt(0, 0, 0).expect("midnight"), tz);
+        let end = time::day_start(tz, next_day);
         let subtree = self.subtree_slugs(target);
         let now = now();
         let articles = self.store.between(scope(&subtree), start, end, now)?;
@@ -448,7 +444,7 @@ impl Publisher {
 
     /// The site-time day of an instant.
     fn day_of(&self, t: i64) -> NaiveDate {
-        feed::site_time(&self.config, t).date_naive()
+        time::site_day(self.config.site.timezone, t)
     }
 
     fn meta(&self, slug: &str) -> Result<FeedMeta, StoreError> {
@@ -553,9 +549,3 @@ pub async fn run_scheduler(publisher: Arc<Publisher>, stop: impl std::future::Fu
 }
 
 const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// An instant as an HTTP date (`Fri, 03 Sep 2021 00:00:00 GMT`).
-pub fn http_date(t: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64);
-    httpdate::fmt_http_date(t)
-}

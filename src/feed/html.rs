@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{FeedDoc, FeedItem, Format};
 use crate::config::Config;
-use crate::ingest::text::escape_html as esc;
+use crate::text::escape_html as esc;
 
 const STYLE: &str = "body{font:16px/1.6 system-ui,sans-serif;max-width:42rem;margin:0 auto;padding:1rem;color:#222}\
 a{color:#0645ad}h1{font-size:1.5rem;line-height:1.3}h2{font-size:1.15rem;line-height:1.4;margin:.2rem 0}.meta{color:#666;font-size:.9rem}\

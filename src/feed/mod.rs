@@ -11,11 +11,12 @@ pub mod json;
 pub mod opml;
 pub mod rss;
 
-use chrono::{DateTime, TimeZone};
+use chrono::DateTime;
 use chrono_tz::Tz;
 
 use crate::config::Config;
 use crate::model::{Author, Image, StoredArticle};
+use crate::time::site_time;
 
 /// The generator name written into every feed.
 pub const GENERATOR: &str = "sihai";
@@ -211,16 +212,6 @@ pub fn category_page_url(config: &Config, slug: &str) -> String {
     format!("{}c/{slug}", config.site.base_url)
 }
 
-/// An instant (Unix seconds) in the site's time zone.
-pub fn site_time(config: &Config, t: i64) -> DateTime<Tz> {
-    config
-        .site
-        .timezone
-        .timestamp_opt(t, 0)
-        .single()
-        .unwrap_or_else(|| config.site.timezone.timestamp_opt(0, 0).unwrap())
-}
-
 /// Prepares the feed `target` from its newest articles and its stored change time.
 pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, articles: &[StoredArticle]) -> FeedDoc {
     let site = &config.site;
@@ -259,7 +250,7 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
         feed_id: feed_id.to_string(),
         language,
         ttl_minutes: ttl,
-        updated: site_time(config, changed),
+        updated: site_time(site.timezone, changed),
         site_title: site.title.clone(),
         site_url: site.base_url.to_string(),
         items: articles.iter().map(|a| prepare_item(config, a)).collect(),
@@ -288,17 +279,12 @@ fn prepare_item(config: &Config, stored: &StoredArticle) -> FeedItem {
         excerpt: stored.excerpt.clone(),
         content_html: a.content_html.clone(),
         authors: a.authors.clone(),
-        published: site_time(config, a.published),
-        updated: site_time(config, stored.updated),
+        published: site_time(config.site.timezone, a.published),
+        updated: site_time(config.site.timezone, stored.updated),
         categories,
         tags: a.tags.clone(),
         image: a.image.clone(),
     }
-}
-
-/// RSS's date form: `Fri, 03 Sep 2021 00:00:00 +0800`.
-pub fn rfc822(t: &DateTime<Tz>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
 
 /// The digest of everything in the config that a feed shows, stored to notice changes.

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::{category_page_url, Format};
 use crate::config::Config;
-use crate::ingest::text::escape_html as esc;
+use crate::text::escape_html as esc;
 
 /// The OPML document listing the site feed and every category feed in `format`.
 pub fn render(config: &Config, format: Format) -> Vec<u8> {

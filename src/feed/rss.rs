@@ -8,8 +8,9 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::extension::Extension;
 use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 
-use super::{rfc822, FeedDoc, FeedItem, Format, GENERATOR, VERSION};
-use crate::ingest::text::escape_html;
+use super::{FeedDoc, FeedItem, Format, GENERATOR, VERSION};
+use crate::text::escape_html;
+use crate::time::rfc822;
 
 /// Renders `doc` as an RSS 2.0 document.
 pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, rss::Error> {

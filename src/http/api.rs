@@ -297,7 +297,7 @@ fn list(state: &State, query: Option<&str>) -> Response<Body> {
 /// link and the times sihai stored it.
 pub fn article_json(stored: &StoredArticle, config: &Config) -> Value {
     let a = &stored.article;
-    let t = |secs: i64| feed::site_time(config, secs).to_rfc3339();
+    let t = |secs: i64| crate::time::rfc3339(config.site.timezone, secs);
     json!({
         "id": a.id,
         "guid": stored.guid,

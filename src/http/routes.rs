@@ -211,9 +211,8 @@ fn not_modified(headers: &HeaderMap, etag: &str, entry: &Entry) -> bool {
         return inm.trim() == "*" || inm.split(',').any(|t| opaque(t) == ours);
     }
     if let Some(since) =
-        headers.get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(|v| httpdate::parse_http_date(v).ok())
+        headers.get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(crate::time::parse_http_date)
     {
-        let since = since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         return entry.last_modified <= since;
     }
     false

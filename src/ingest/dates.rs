@@ -5,16 +5,13 @@
 //! without an offset are in site time. A local time that does not exist (a DST gap) is
 //! read with the offset in force just before the gap, so it lands as far after the gap's
 //! start as it was written; a local time that exists twice (a DST overlap) is the earlier
-//! instant. Sub-second parts are dropped: feeds print whole seconds.
+//! instant ([`crate::time::local_to_instant`]). Sub-second parts are dropped: feeds print
+//! whole seconds.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
-/// Earliest instant accepted (1991-01-01T00:00:00Z): before the web, validators call it
-/// implausible.
-pub const EARLIEST: i64 = 662_688_000;
-/// Latest instant accepted (2100-01-01T00:00:00Z).
-pub const LATEST: i64 = 4_102_444_800;
+use crate::time::{local_to_instant, EARLIEST, LATEST};
 
 /// Reads a date in any accepted form; the error says what was expected.
 pub fn parse_instant(text: &str, tz: Tz) -> Result<i64, String> {
@@ -50,26 +47,6 @@ trait DropNanos {
 impl DropNanos for NaiveDateTime {
     fn with_nanosecond_zero(self) -> Self {
         chrono::Timelike::with_nanosecond(&self, 0).unwrap_or(self)
-    }
-}
-
-/// A site-time wall clock reading as an instant, with the DST rules of the module doc.
-pub fn local_to_instant(naive: NaiveDateTime, tz: Tz) -> i64 {
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(dt) => dt.timestamp(),
-        LocalResult::Ambiguous(earlier, _) => earlier.timestamp(),
-        LocalResult::None => {
-            // In a gap: find the offset just before it (gaps last at most a few hours).
-            let mut back = Duration::minutes(15);
-            while back <= Duration::hours(26) {
-                if let LocalResult::Single(before) = tz.from_local_datetime(&(naive - back)) {
-                    let offset = chrono::Offset::fix(before.offset()).local_minus_utc();
-                    return naive.and_utc().timestamp() - i64::from(offset);
-                }
-                back += Duration::minutes(15);
-            }
-            naive.and_utc().timestamp()
-        }
     }
 }
 

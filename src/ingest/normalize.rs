@@ -8,11 +8,10 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::dates::parse_instant;
-use super::text::{
-    excerpt as make_excerpt, fold_whitespace, plain_text, sanitize_html, strip_xml_illegal, text_to_html,
-};
+use super::text::{plain_text, sanitize_html, text_to_html};
 use crate::config::Config;
 use crate::model::{Article, Author, Image};
+use crate::text::{fold_whitespace, strip_xml_illegal};
 
 /// Longest id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 200;
@@ -60,15 +59,6 @@ pub fn normalize(value: &Value, config: &Config) -> Result<Article, Vec<FieldPro
     match article {
         Some(a) if n.problems.is_empty() => Ok(a),
         _ => Err(n.problems),
-    }
-}
-
-/// The derived excerpt of an article: its summary, else the start of its content's text.
-pub fn excerpt_of(article: &Article) -> String {
-    match (&article.summary, &article.content_html) {
-        (Some(s), _) => s.clone(),
-        (None, Some(html)) => make_excerpt(html),
-        (None, None) => String::new(),
     }
 }
 

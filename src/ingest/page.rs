@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::normalize::FieldProblem;
-use super::text::{fold_whitespace, strip_xml_illegal};
+use crate::text::{fold_whitespace, strip_xml_illegal};
 
 /// Image file extensions recognised on a line of their own.
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "gif", "webp", "bmp"];

@@ -38,7 +38,7 @@ pub struct PreparedArticles {
 
 /// Prepares `articles` on all cores for a write at `now` (see [`Prepared`]).
 pub(super) fn prepare(articles: Vec<Article>, now: i64, tag_authority: &str, encode: bool) -> Vec<Prepared> {
-    let excerpts = crate::parallel::map(&articles, crate::ingest::normalize::excerpt_of);
+    let excerpts = crate::parallel::map(&articles, Article::excerpt);
     let fresh: Vec<StoredArticle> = articles
         .into_iter()
         .zip(excerpts)

@@ -26,7 +26,7 @@ use serde_json::json;
 use sihai::config::Config;
 use sihai::encoding::{compress, Encoding};
 use sihai::feed::{self, Target};
-use sihai::ingest::{self, normalize::excerpt_of};
+use sihai::ingest;
 use sihai::model::StoredArticle;
 
 /// The daemon's global allocator (`src/main.rs`), so allocation costs are the daemon's.
@@ -142,7 +142,7 @@ fn stored_articles(config: &Config) -> Vec<StoredArticle> {
             created: article.published,
             modified: article.published,
             updated: article.published,
-            excerpt: excerpt_of(&article),
+            excerpt: article.excerpt(),
             article,
         })
         .collect();
