@@ -1,25 +1,24 @@
 //! sihai (四海): real RSS 2.0 and Atom 1.0 feeds for every section of a news site.
 //!
-//! Data flows one way, and each stage is a module:
+//! Data flows one way, and each stage is a module (ARCHITECTURE.md has the map):
 //!
 //! - [`config`]: raw TOML -> validated [`config::Config`] (the category tree resolved once)
 //! - [`ingest`]: raw inputs (JSON, JSON Lines, article pages) -> normalized [`model::Article`]s
-//! - [`store`]: the only module that knows sled: articles, GUIDs, indexes, feed times
-//! - [`feed`]: stored articles -> a prepared feed -> RSS / Atom / HTML bytes (no I/O)
+//! - [`store`]: articles, GUIDs, indexes, feed times; only `store/engine.rs` names sled
+//! - [`feed`]: stored articles -> a prepared feed -> RSS / Atom / JSON / HTML bytes (no I/O)
 //! - [`publish`]: store + feed, rendered once per change and kept ready
-//! - [`encoding`]: gzip and br, and Accept-Encoding negotiation
-//! - [`http`]: hyper server and routes over a [`publish::Publisher`]
-//! - [`websub`]: background publish notifications to WebSub hubs
-//! - [`auth`]: ingest tokens
-//! - [`backup`]: `sihai export` and `sihai import --restore`
-//! - [`client`]: `sihai ingest`, the API client
-//! - [`cli`]: the `sihai` commands (`serve`, `import`, `ingest`, `check-config`)
+//! - [`http`]: hyper server and its one route table over a [`publish::Publisher`]
+//!
+//! Around them: [`daemon`] assembles the server from a config, a listener and a shutdown
+//! future; [`cli`] holds the commands; [`auth`] the ingest tokens; [`websub`] the hub
+//! notifications; [`encoding`] gzip, br and `Accept-Encoding`. Leaves any stage may use:
+//! [`model`] (plain data), [`text`] (XML-legal characters, escaping, excerpts), [`time`]
+//! (site time and date forms), [`parallel`] (per-article work on all cores).
 
 pub mod auth;
-pub mod backup;
 pub mod cli;
-pub mod client;
 pub mod config;
+pub mod daemon;
 pub mod encoding;
 pub mod feed;
 pub mod http;

@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{open_store, Outcome};
+use super::outcome::{open_store, Outcome};
 use crate::config::Config;
 use crate::store::{ExportRecord, Store, StoreError, SCHEMA_VERSION};
 use crate::text::is_xml_char;
@@ -58,7 +58,7 @@ fn export_from_daemon(
     out: &mut dyn Write,
 ) -> Result<String, String> {
     let token = crate::auth::client_token(config, token_file)?;
-    let server = server.unwrap_or_else(|| crate::client::default_server(config));
+    let server = server.unwrap_or_else(|| super::ingest::default_server(config));
     let url = format!("{}/api/export", server.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut resp = agent

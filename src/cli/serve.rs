@@ -1,0 +1,64 @@
+//! `sihai serve`: the process around the [`Daemon`]: overrides from the command line, the
+//! runtime, the bound socket and the stop signals.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::outcome::Outcome;
+use crate::config::Config;
+use crate::daemon::{Daemon, StartError};
+
+/// Runs the daemon on `config` until SIGTERM or SIGINT.
+pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> anyhow::Result<Outcome> {
+    if let Some(l) = listen {
+        config.server.listen = l;
+    }
+    if let Some(d) = data_dir {
+        config.server.data_dir = d;
+    }
+    let listen = config.server.listen;
+    let daemon = match Daemon::open(config) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("sihai: {e}");
+            return Ok(match e {
+                StartError::Store(_) => Outcome::StoreUnavailable,
+                StartError::Tokens(_) => Outcome::BadConfig,
+            });
+        }
+    };
+    let runtime = Daemon::runtime().context("starting the runtime")?;
+    runtime.block_on(async {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        // Handlers go in before "listening" is logged: a signal sent by anyone who saw
+        // that line must stop the daemon gracefully, never kill it by the default action.
+        let stop = stop_signal()?;
+        daemon.run(listener, stop).await.context("flushing the store at shutdown")
+    })?;
+    tracing::info!("stopped");
+    Ok(Outcome::Ok)
+}
+
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that completes on
+/// either; installing eagerly closes the window where a signal would kill the process.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
