@@ -87,9 +87,11 @@ fn one_bad_article_refuses_the_batch_with_every_problem_and_writes_nothing() {
 fn tokens_missing_wrong_revoked_and_from_the_environment() {
     let site = Site::shipped();
     let tokens = site.write("tokens", "# cms\ncms-token-0123456789abcdef\n# wire\nwire-token-0123456789abcdef\n");
-    let text = std::fs::read_to_string(&site.config)
-        .unwrap()
-        .replace("\n[server]\n", &format!("\n[ingest]\ntoken_file = {:?}\n\n[server]\n", tokens.display().to_string()));
+    let text = replaced(
+        &std::fs::read_to_string(&site.config).unwrap(),
+        "\n[server]\n",
+        &format!("\n[ingest]\ntoken_file = {:?}\n\n[server]\n", tokens.display().to_string()),
+    );
     std::fs::write(&site.config, text).unwrap();
     let body = article("t1", "t", "tech").to_string();
     let post = |d: &Daemon, auth: Option<&str>| {
@@ -155,7 +157,9 @@ fn get_list_with_cursors_and_delete() {
     let batch: Vec<Value> = (1..=5)
         .map(|i| json!({"id": format!("l{i}"), "title": format!("t{i}"), "category": if i % 2 == 0 { "长沙" } else { "world" }, "published": format!("2024-01-0{i} 10:00")}))
         .collect();
+    let sent_at = chrono::Utc::now().timestamp();
     assert_eq!(d.api("POST", "/api/articles", Some(&Value::from(batch).to_string())).0, 200);
+    let answered_at = chrono::Utc::now().timestamp();
 
     let (s, v) = d.api("GET", "/api/articles/l2", None);
     assert_eq!(s, 200);
@@ -164,7 +168,15 @@ fn get_list_with_cursors_and_delete() {
         (Some("tag:sihai.example,2026:l2"), Some("2024-01-02T10:00:00+08:00"))
     );
     assert_eq!(v["categories"], json!(["changsha"]));
-    assert!(v["stored"]["created"].as_str().unwrap().starts_with("20"));
+    for time in ["created", "modified"] {
+        let text = v["stored"][time].as_str().unwrap_or_else(|| panic!("stored.{time}: {v}"));
+        let t = chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("stored.{time} {text:?}: {e}"));
+        assert!(
+            (sent_at..=answered_at).contains(&t.timestamp()),
+            "stored.{time} {text} is when the POST was handled ({sent_at}..={answered_at})"
+        );
+        assert!(text.ends_with("+08:00"), "stored.{time} in the site's time zone: {text}");
+    }
     assert_eq!(d.api("GET", "/api/articles/nope", None).0, 404);
 
     let mut seen = Vec::new();
@@ -215,7 +227,7 @@ fn get_list_with_cursors_and_delete() {
 #[test]
 fn routes_methods_sizes_and_content_types() {
     let site =
-        Site::with_config(&SHIPPED_CONFIG.replace("\n[server]\n", "\n[ingest]\nmax_body_bytes = 2048\n\n[server]\n"));
+        Site::with_config(&replaced(SHIPPED_CONFIG, "\n[server]\n", "\n[ingest]\nmax_body_bytes = 2048\n\n[server]\n"));
     let d = site.start();
     let (s, v) = d.api("GET", "/api/nothing", None);
     assert_eq!((s, v["error"]["status"].as_u64()), (404, Some(404)));

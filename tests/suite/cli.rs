@@ -13,7 +13,8 @@ fn check_config_prints_the_tree_and_refuses_bad_configs_with_line_and_fix() {
         run.stdout
     );
 
-    let bad = Site::with_config(&SHIPPED_CONFIG.replace(
+    let bad = Site::with_config(&replaced(
+        SHIPPED_CONFIG,
         "parent = \"hunan\"\ndescription = \"长沙市新闻\"",
         "parent = \"hunnan\"\ndescription = \"长沙市新闻\"",
     ));
@@ -28,7 +29,8 @@ fn check_config_prints_the_tree_and_refuses_bad_configs_with_line_and_fix() {
     assert_eq!(run.code, 2, "the daemon refuses to start on an invalid config");
     assert!(!bad.data.exists(), "no store created for an invalid config");
 
-    let tz = Site::with_config(&SHIPPED_CONFIG.replace("Asia/Shanghai", "Asia/Beijing"));
+    let tz =
+        Site::with_config(&replaced(SHIPPED_CONFIG, "timezone = \"Asia/Shanghai\"", "timezone = \"Asia/Beijing\""));
     let run = tz.sihai(&["check-config"]);
     assert!(
         run.code == 2 && run.stderr.contains("timezone \"Asia/Beijing\" is not an IANA time zone"),

@@ -63,12 +63,7 @@ fn every_feed_of_every_category_parses_strictly_and_has_unique_guids() {
     let run = site.import(&[&seed_article(), &sample_articles(), &hostile]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let d = site.start();
-    let mut slugs: Vec<String> = SHIPPED_CONFIG
-        .lines()
-        .filter_map(|l| l.strip_prefix("slug = \"").map(|s| s.trim_end_matches('"').to_string()))
-        .collect();
-    slugs.push("all".into());
-    for slug in &slugs {
+    for slug in &every_slug() {
         for ext in ["rss", "atom"] {
             let r = d.get(&format!("/feeds/{slug}.{ext}"));
             assert_eq!(r.status, 200);
@@ -118,9 +113,11 @@ fn equal_times_order_by_id_and_feeds_are_newest_first() {
 
 #[test]
 fn max_items_limits_a_feed() {
-    let site = Site::with_config(
-        &SHIPPED_CONFIG.replace("slug = \"tech\"\nname = \"科技\"", "slug = \"tech\"\nname = \"科技\"\nmax_items = 3"),
-    );
+    let site = Site::with_config(&replaced(
+        SHIPPED_CONFIG,
+        "slug = \"tech\"\nname = \"科技\"\n",
+        "slug = \"tech\"\nname = \"科技\"\nmax_items = 3\n",
+    ));
     let lines: Vec<String> = (0..10)
         .map(|i| {
             format!(r#"{{"id": "t{i}", "title": "t{i}", "category": "tech", "published": "2022-01-{:02}"}}"#, i + 1)
@@ -153,14 +150,22 @@ fn an_edit_keeps_the_guid_moves_updated_and_changes_only_the_feeds_that_show_it(
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let v2 = site
         .write("v2.json", r#"{"id": "e1", "title": "改稿", "category": "changsha", "published": "2022-06-01 10:00"}"#);
+    let import_started = chrono::Utc::now().timestamp();
     let run = site.import(&[&v2]);
+    let import_ended = chrono::Utc::now().timestamp();
     assert!(run.stdout.contains("1 updated"), "{}", run.stdout);
     let d = site.start();
     let after_hunan = d.body("/feeds/hunan.atom");
     assert_eq!(texts(&after_hunan, "id")[1], texts(&before_hunan, "id")[1], "same GUID");
     assert_eq!(texts(&after_hunan, "title")[1], "改稿");
     let updated = &texts(&after_hunan, "updated");
-    assert!(updated[1].as_str() > "2026-01-01", "a changed version's updated is when it was stored: {}", updated[1]);
+    let stored = chrono::DateTime::parse_from_rfc3339(&updated[1]).expect("RFC 3339 updated").timestamp();
+    assert!(
+        (import_started..=import_ended).contains(&stored),
+        "a changed version's updated is when it was stored, during the import: {}",
+        updated[1]
+    );
+    assert!(updated[1].ends_with("+08:00"), "in the site's time zone: {}", updated[1]);
     assert!(updated[0] > texts(&before_hunan, "updated")[0], "feed change time moved");
     assert_eq!(d.body("/feeds/world.atom"), before_world, "an unrelated feed is byte-identical");
 }

@@ -8,16 +8,6 @@ use serde_json::{json, Value};
 
 use super::util::*;
 
-/// Every category slug of the shipped config, and `all`.
-fn every_slug() -> Vec<String> {
-    let mut slugs: Vec<String> = SHIPPED_CONFIG
-        .lines()
-        .filter_map(|l| l.strip_prefix("slug = \"").map(|s| s.trim_end_matches('"').to_string()))
-        .collect();
-    slugs.push("all".into());
-    slugs
-}
-
 fn get_with(d: &Daemon, path: &str, headers: &[(&str, &str)]) -> Resp {
     d.request("GET", path, headers, None)
 }

@@ -9,6 +9,64 @@ use std::time::Duration;
 /// The shipped configuration.
 pub const SHIPPED_CONFIG: &str = include_str!("../../config/sihai.toml");
 
+/// `text` with `from` replaced by `to`, for the tests' rewrites of a config: `from` must
+/// occur exactly once, or the test fails here (a rewrite that silently does nothing would
+/// leave the test checking the unmodified config).
+pub fn replaced(text: &str, from: &str, to: &str) -> String {
+    let n = text.matches(from).count();
+    assert!(
+        n == 1,
+        "config rewrite: {from:?} occurs {n} time(s) in the config, not once; update the test to the config's text"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// The category slugs of a config, in order, parsed as TOML.
+pub fn category_slugs(text: &str) -> Vec<String> {
+    let config: toml::Table = toml::from_str(text).expect("config parses as TOML");
+    let categories = config.get("category").and_then(|c| c.as_array()).expect("config has [[category]] tables");
+    categories
+        .iter()
+        .map(|c| c.get("slug").and_then(|s| s.as_str()).expect("every [[category]] has a slug").to_string())
+        .collect()
+}
+
+/// Every feed slug of the shipped config: each category's, and `all`.
+pub fn every_slug() -> Vec<String> {
+    let mut slugs = category_slugs(SHIPPED_CONFIG);
+    assert!(slugs.len() > 1, "the shipped config has categories: {slugs:?}");
+    slugs.push("all".into());
+    slugs
+}
+
+/// Whether the suite runs under CI (`CI` set to anything but empty, `0` or `false`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
+}
+
+/// Reports that the calling test cannot run on this machine, so that it never passes
+/// silently: under CI it fails with `enable` (what to install or change); elsewhere it
+/// writes a line to the terminal (past the harness's capture of passing tests' output)
+/// and appends it to the file `$SIHAI_SKIPPED`, which `scripts/test` prints in its last
+/// lines. The test returns right after: `return skip("...", "...")`.
+pub fn skip(reason: &str, enable: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    assert!(!under_ci(), "{test} cannot run: {reason}. CI must run it; to enable it: {enable}");
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = format!("{test}: {}; to enable it: {}\n", one_line(reason), one_line(enable));
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("SKIPPED {line}").as_bytes());
+    if let Some(path) = std::env::var_os("SIHAI_SKIPPED").filter(|p| !p.is_empty()) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", Path::new(&path).display()));
+        file.write_all(line.as_bytes()).expect("record the skipped test");
+    }
+}
+
 /// A site under test: its config file and store directory in a temp dir.
 pub struct Site {
     pub dir: tempfile::TempDir,
@@ -39,12 +97,17 @@ impl Site {
         Site::with_config(SHIPPED_CONFIG)
     }
 
-    /// A site on this config text (its data_dir is replaced by the temp store).
+    /// A site on this config text (its `data_dir = "./data"` is replaced by the temp store).
     pub fn with_config(text: &str) -> Site {
+        Site::with_config_and_data(text, None)
+    }
+
+    /// A site on this config text with its store in `data` (a temp dir's `data` if `None`).
+    pub fn with_config_and_data(text: &str, data: Option<PathBuf>) -> Site {
         let dir = tempfile::tempdir().expect("temp dir");
-        let data = dir.path().join("data");
+        let data = data.unwrap_or_else(|| dir.path().join("data"));
         let config = dir.path().join("sihai.toml");
-        let text = text.replace("data_dir = \"./data\"", &format!("data_dir = {:?}", data.display().to_string()));
+        let text = replaced(text, "data_dir = \"./data\"", &format!("data_dir = {:?}", data.display().to_string()));
         std::fs::write(&config, text).expect("write config");
         Site { dir, config, data }
     }
@@ -294,4 +357,23 @@ pub fn seed_article() -> PathBuf {
 /// The other sample articles.
 pub fn sample_articles() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/articles.jsonl")
+}
+
+#[test]
+#[should_panic(expected = "occurs 0 time(s) in the config")]
+fn a_config_rewrite_that_no_longer_applies_fails_the_test() {
+    replaced(SHIPPED_CONFIG, "timezone = \"Asia/Nowhere\"", "timezone = \"UTC\"");
+}
+
+#[test]
+fn every_slug_is_parsed_from_the_config() {
+    let slugs = every_slug();
+    let config: toml::Table = toml::from_str(SHIPPED_CONFIG).unwrap();
+    assert_eq!(slugs.len(), config["category"].as_array().unwrap().len() + 1, "{slugs:?}");
+    for slug in ["domestic", "changsha", "asia-pacific", "opinion", "all"] {
+        assert!(slugs.iter().any(|s| s == slug), "{slug} in {slugs:?}");
+    }
+    let inline =
+        "[[category]]\nslug = \"a\"\n\n[[category]]\n  slug   =   'b'  # spaced, single-quoted\nname = \"B\"\n";
+    assert_eq!(category_slugs(inline), ["a", "b"]);
 }
