@@ -1,13 +1,7 @@
-//! The ingest API under `/api`: every route needs a bearer token.
-//!
-//! | route | what |
-//! |---|---|
-//! | `POST /api/articles[?dry_run=1]` | JSON object, array or JSON Lines, or an article page (text/plain, text/html) |
-//! | `GET /api/articles?category=SLUG&limit=N&after=CURSOR` | a page of articles, newest first |
-//! | `GET /api/articles/{id}` | one stored article with its GUID and stored times |
-//! | `DELETE /api/articles/{id}` | remove an article from the store and every feed |
-//! | `GET /api/stats` | counters: renders and compressions since start |
-//! | `GET /api/export` | every article, tombstone and feed record as JSON Lines (a backup) |
+//! The ingest API's handlers: ingest (`POST /api/articles`: JSON object, array or JSON
+//! Lines, or an article page), list, read, delete, stats and export. The route, its
+//! methods and the bearer token are checked before they run (`route.rs`, `handle.rs`):
+//! they only handle.
 //!
 //! Bodies are read only up to `[ingest] max_body_bytes`; parsing, normalizing and the
 //! store write run on the blocking pool, and the answer comes once the write is durable.
@@ -17,11 +11,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::response::{self, Body};
+use super::route::param;
 use super::State;
 use crate::config::Config;
 use crate::feed::{self, Target};
@@ -34,74 +29,8 @@ const MAX_LIMIT: usize = 1_000;
 /// Articles a list request returns when it gives no limit.
 const DEFAULT_LIMIT: usize = 50;
 
-enum ApiRoute {
-    Collection,
-    Item(String),
-    Stats,
-    Export,
-}
-
-/// Answers a request under `/api`.
-pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
-    let path = req.uri().path();
-    let route = if path == "/api/articles" || path == "/api/articles/" {
-        ApiRoute::Collection
-    } else if path == "/api/stats" {
-        ApiRoute::Stats
-    } else if path == "/api/export" {
-        ApiRoute::Export
-    } else {
-        match path.strip_prefix("/api/articles/").and_then(super::routes::decode) {
-            Some(id) => ApiRoute::Item(id),
-            None => return response::json_error(StatusCode::NOT_FOUND, "no such API route", &[]),
-        }
-    };
-    let allow = match route {
-        ApiRoute::Collection => "GET, HEAD, POST",
-        ApiRoute::Item(_) => "GET, HEAD, DELETE",
-        ApiRoute::Stats | ApiRoute::Export => "GET, HEAD",
-    };
-    let method = req.method().clone();
-    let allowed = match route {
-        ApiRoute::Collection => matches!(method, Method::GET | Method::HEAD | Method::POST),
-        ApiRoute::Item(_) => matches!(method, Method::GET | Method::HEAD | Method::DELETE),
-        ApiRoute::Stats | ApiRoute::Export => matches!(method, Method::GET | Method::HEAD),
-    };
-    if !allowed {
-        let mut r = response::json_error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed here"), &[]);
-        r.headers_mut().insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static(allow));
-        return r;
-    }
-    if !authorized(&req, &state) {
-        return response::unauthorized();
-    }
-    match (route, method) {
-        (ApiRoute::Collection, Method::POST) => post(req, state).await,
-        (ApiRoute::Collection, _) => blocking(state, move |s| list(s, req.uri().query())).await,
-        (ApiRoute::Item(id), Method::DELETE) => blocking(state, move |s| delete(s, &id)).await,
-        (ApiRoute::Item(id), _) => blocking(state, move |s| get(s, &id)).await,
-        (ApiRoute::Export, _) => export(state),
-        (ApiRoute::Stats, _) => {
-            let stats = &state.publisher.stats;
-            let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-            response::json(
-                StatusCode::OK,
-                &json!({"renders": load(&stats.renders), "compressions": load(&stats.compressions)}),
-            )
-        }
-    }
-}
-
-fn authorized(req: &Request<Incoming>, state: &State) -> bool {
-    let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let mut parts = value.trim().splitn(2, ' ');
-    let scheme = parts.next().unwrap_or("");
-    let token = parts.next().unwrap_or("").trim();
-    scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && state.tokens.accepts(token)
-}
-
 /// Runs store work on the blocking pool; a panic there becomes a 500.
-async fn blocking(state: Arc<State>, f: impl FnOnce(&State) -> Response<Body> + Send + 'static) -> Response<Body> {
+pub async fn blocking(state: Arc<State>, f: impl FnOnce(&State) -> Response<Body> + Send + 'static) -> Response<Body> {
     match tokio::task::spawn_blocking(move || f(&state)).await {
         Ok(r) => r,
         Err(e) => {
@@ -111,13 +40,10 @@ async fn blocking(state: Arc<State>, f: impl FnOnce(&State) -> Response<Body> + 
     }
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-async fn post(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+/// `POST /api/articles`: parse, validate and store the body's articles.
+pub async fn post(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
     let max = state.publisher.config().ingest.max_body_bytes;
-    let dry_run = matches!(query_param(req.uri().query(), "dry_run").as_deref(), Some("1" | "true" | "yes"));
+    let dry_run = matches!(param(req.uri().query(), "dry_run").as_deref(), Some("1" | "true" | "yes"));
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let Some(kind) = InputKind::from_content_type(content_type.as_deref()) else {
         let msg = format!(
@@ -179,8 +105,15 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Re
     }
 }
 
+/// `GET /api/stats`: counters of the work done since start.
+pub fn stats(state: &State) -> Response<Body> {
+    let stats = &state.publisher.stats;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    response::json(StatusCode::OK, &json!({"renders": load(&stats.renders), "compressions": load(&stats.compressions)}))
+}
+
 /// Streams the store as JSON Lines ([`crate::store::ExportRecord`]) while serving.
-fn export(state: Arc<State>) -> Response<Body> {
+pub fn export(state: Arc<State>) -> Response<Body> {
     let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(8);
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -237,7 +170,8 @@ fn store_failure(e: &StoreError) -> Response<Body> {
     r
 }
 
-fn get(state: &State, id: &str) -> Response<Body> {
+/// `GET /api/articles/{id}`.
+pub fn get(state: &State, id: &str) -> Response<Body> {
     match state.publisher.article(id) {
         Ok(Some(a)) => response::json(StatusCode::OK, &article_json(&a, state.publisher.config())),
         Ok(None) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
@@ -245,7 +179,8 @@ fn get(state: &State, id: &str) -> Response<Body> {
     }
 }
 
-fn delete(state: &State, id: &str) -> Response<Body> {
+/// `DELETE /api/articles/{id}`.
+pub fn delete(state: &State, id: &str) -> Response<Body> {
     match state.publisher.delete(id) {
         Ok(true) => response::no_content(),
         Ok(false) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
@@ -253,9 +188,10 @@ fn delete(state: &State, id: &str) -> Response<Body> {
     }
 }
 
-fn list(state: &State, query: Option<&str>) -> Response<Body> {
+/// `GET /api/articles?category=&limit=&after=`.
+pub fn list(state: &State, query: Option<&str>) -> Response<Body> {
     let publisher = &state.publisher;
-    let target = match query_param(query, "category") {
+    let target = match param(query, "category") {
         None => Target::All,
         Some(slug) => match publisher.target(&slug) {
             Some(t) => t,
@@ -268,7 +204,7 @@ fn list(state: &State, query: Option<&str>) -> Response<Body> {
             }
         },
     };
-    let limit = match query_param(query, "limit").map(|l| l.parse::<usize>()) {
+    let limit = match param(query, "limit").map(|l| l.parse::<usize>()) {
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
         Some(_) => {
@@ -279,7 +215,7 @@ fn list(state: &State, query: Option<&str>) -> Response<Body> {
             )
         }
     };
-    let after = query_param(query, "after");
+    let after = param(query, "after");
     match publisher.list(target, limit, after.as_deref()) {
         Ok((items, next)) => {
             let config = publisher.config();

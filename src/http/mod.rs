@@ -1,12 +1,21 @@
 //! The HTTP server: accept loop, per-connection hyper service, graceful shutdown.
 //!
 //! The listener and the stop signal are arguments, so tests bind `127.0.0.1:0` and the
-//! daemon binds the configured address; routes live in `routes.rs`, response helpers in
-//! `response.rs`.
+//! daemon binds the configured address.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `route.rs` | the one route table: path and query -> [`route::Route`], allowed methods |
+//! | `handle.rs` | one request: route, method, token, the handler; panics -> 500 |
+//! | `ready.rs` | ready feeds and pages: codings, conditional GET, first renders |
+//! | `api.rs` | the `/api` handlers |
+//! | `response.rs` | building responses |
 
 mod api;
+mod handle;
+mod ready;
 mod response;
-mod routes;
+pub mod route;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -63,7 +72,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
                 let state = state.clone();
                 let service = service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, std::convert::Infallible>(routes::handle(req, state).await) }
+                    async move { Ok::<_, std::convert::Infallible>(handle::handle(req, state).await) }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);

@@ -79,6 +79,12 @@ pub fn unavailable(message: &str) -> Response<Body> {
     r
 }
 
+/// 503 for a store that failed while serving a page or feed, logged.
+pub fn store_unavailable(e: &str) -> Response<Body> {
+    tracing::error!("serving failed: {e}");
+    unavailable("the store could not be read; try again shortly")
+}
+
 /// 200 with an HTML page built for this request.
 pub fn html(page: String) -> Response<Body> {
     let mut r = Response::new(full(page));

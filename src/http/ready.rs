@@ -1,0 +1,79 @@
+//! Serving a representation the publisher keeps ready: the coding negotiated, 304 when
+//! the client's validators still match, a render or compression only for the first
+//! request after a change (on the blocking pool, one per core at a time).
+
+use std::sync::Arc;
+
+use hyper::header::{HeaderMap, ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use hyper::{Response, StatusCode};
+
+use super::response::{self, Body};
+use super::State;
+use crate::encoding;
+use crate::publish::{Entry, Key, PublishError};
+
+/// Serves the representation `key`.
+pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Body> {
+    let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
+    let Some(coding) = encoding::negotiate(accept) else {
+        return response::error(
+            StatusCode::NOT_ACCEPTABLE,
+            "no acceptable content coding: identity, gzip and br are offered",
+        );
+    };
+    let entry = match state.publisher.ready(key) {
+        Some(e) => e,
+        None => {
+            // Waiting here holds no thread; a render of this key that finished meanwhile
+            // makes `get` return at once.
+            let _permit = state.renders.acquire().await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.publisher.get(key)).await {
+                Ok(Ok(e)) => e,
+                Ok(Err(PublishError::NoSuchArchive)) => {
+                    return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")
+                }
+                Ok(Err(e)) => return response::store_unavailable(&e.to_string()),
+                Err(_) => return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+            }
+        }
+    };
+    if entry.ready(coding).is_none() {
+        let _permit = state.renders.acquire().await;
+        let (e, s) = (entry.clone(), state.clone());
+        if tokio::task::spawn_blocking(move || {
+            e.variant(coding, &s.publisher.stats);
+        })
+        .await
+        .is_err()
+        {
+            return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+    }
+    let variant = entry.variant(coding, &state.publisher.stats);
+    if not_modified(headers, &variant.etag, &entry) {
+        return response::not_modified(&entry, variant);
+    }
+    response::ready(&entry, variant, coding)
+}
+
+/// RFC 9110 §13.2.2: If-None-Match (weak comparison, `*`, lists) decides when present;
+/// otherwise If-Modified-Since, compared as "not newer than".
+fn not_modified(headers: &HeaderMap, etag: &str, entry: &Entry) -> bool {
+    if let Some(inm) = headers.get(IF_NONE_MATCH) {
+        let Ok(inm) = inm.to_str() else { return false };
+        // Weak comparison: the opaque tags match, whatever their W/ prefixes.
+        fn opaque(t: &str) -> &str {
+            let t = t.trim();
+            t.strip_prefix("W/").unwrap_or(t)
+        }
+        let ours = opaque(etag);
+        return inm.trim() == "*" || inm.split(',').any(|t| opaque(t) == ours);
+    }
+    if let Some(since) =
+        headers.get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(crate::time::parse_http_date)
+    {
+        return entry.last_modified <= since;
+    }
+    false
+}
