@@ -18,10 +18,11 @@ use hyper::header::HeaderValue;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::config::SITE_SLUG as ALL;
 use crate::encoding::{self, Encoding};
 use crate::feed::{self, FeedDoc, Format, Target};
 use crate::model::{Article, StoredArticle};
-use crate::store::{FeedMeta, Scope, Store, StoreError, Written, ALL};
+use crate::store::{FeedMeta, Scope, Store, StoreError, Written};
 use crate::time::{self, http_date, now};
 use crate::websub::WebSub;
 
@@ -285,7 +286,7 @@ impl Publisher {
             .flat_map(|&t| {
                 let slug = self.slug(t).to_string();
                 let base = self.config.site.base_url.as_str();
-                Format::ALL.into_iter().map(move |f| format!("{base}feeds/{slug}.{}", f.extension()))
+                Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
             })
             .collect();
         self.websub.notify(&topics);
@@ -466,19 +467,13 @@ impl Publisher {
             // must never be answered 304 by date), its document keeps its own time.
             Some(day) => (self.prepare_archive(key.target, day)?, self.changed(key.target)?, ARCHIVE_MAX_AGE),
         };
-        let render_err = |e: String| PublishError::Render(e);
         let (body, content_type) = match key.repr {
-            Representation::Feed(Format::Rss) => {
-                (feed::rss::render(&doc).map_err(|e| render_err(e.to_string()))?, Format::Rss.content_type())
+            Representation::Feed(format) => {
+                let body = feed::render(&doc, format).map_err(|e| PublishError::Render(e.to_string()))?;
+                (body, format.content_type())
             }
-            Representation::Feed(Format::Atom) => {
-                (feed::atom::render(&doc).map_err(|e| render_err(e.to_string()))?, Format::Atom.content_type())
-            }
-            Representation::Feed(Format::Json) => (feed::json::render(&doc), Format::Json.content_type()),
-            Representation::Page => (feed::html::feed_page(&doc).into_bytes(), "text/html; charset=utf-8"),
-            Representation::Home => {
-                (feed::html::home_page(&doc, &self.config).into_bytes(), "text/html; charset=utf-8")
-            }
+            Representation::Page => (feed::html::feed_page(&doc).into_bytes(), feed::HTML_CONTENT_TYPE),
+            Representation::Home => (feed::html::home_page(&doc, &self.config).into_bytes(), feed::HTML_CONTENT_TYPE),
             Representation::Opml(_) => unreachable!("rendered above"),
         };
         Ok(entry(body, content_type, last_modified, max_age))
@@ -492,7 +487,7 @@ impl Publisher {
             seen = seen.max(self.meta(&c.slug)?.seen);
         }
         let body = feed::opml::render(&self.config, format);
-        Ok(entry(body, "text/x-opml; charset=utf-8", seen, self.config.site.ttl_minutes * 60))
+        Ok(entry(body, feed::OPML_CONTENT_TYPE, seen, self.config.site.ttl_minutes * 60))
     }
 }
 

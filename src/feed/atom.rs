@@ -3,7 +3,7 @@
 use atom_syndication::extension::Extension;
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig};
 
-use super::{FeedDoc, FeedItem, Format, GENERATOR, VERSION};
+use super::{urls, FeedDoc, FeedItem, Format, GENERATOR, HTML_MIME, VERSION};
 
 /// Renders `doc` as an Atom 1.0 document.
 pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, atom_syndication::Error> {
@@ -32,12 +32,11 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, atom_syndication::Error> {
 /// Feed links: self, alternate, the WebSub hubs, and the RFC 5005 history links.
 fn feed_links(doc: &FeedDoc) -> Vec<Link> {
     let mut links = vec![
-        link("self", doc.self_url(Format::Atom), "application/atom+xml"),
-        link("alternate", doc.home_url.clone(), "text/html"),
+        link("self", doc.self_url(Format::Atom), Format::Atom.mime()),
+        link("alternate", doc.home_url.clone(), HTML_MIME),
     ];
     links.extend(doc.hubs.iter().map(|h| Link { rel: "hub".into(), href: h.clone(), ..Link::default() }));
-    links
-        .extend(doc.history_links(Format::Atom).into_iter().map(|(rel, href)| link(rel, href, "application/atom+xml")));
+    links.extend(doc.history_links(Format::Atom).into_iter().map(|(rel, href)| link(rel, href, Format::Atom.mime())));
     links
 }
 
@@ -54,8 +53,8 @@ fn link(rel: &str, href: String, mime: &str) -> Link {
 }
 
 fn entry(doc: &FeedDoc, it: &FeedItem) -> Entry {
-    let scheme = format!("{}c/", doc.site_url);
-    let mut links = vec![link("alternate", it.link.clone(), "text/html")];
+    let scheme = urls::category_scheme(&doc.site_url);
+    let mut links = vec![link("alternate", it.link.clone(), HTML_MIME)];
     if let Some(img) = &it.image {
         links.push(Link {
             rel: "enclosure".into(),
@@ -83,9 +82,7 @@ fn entry(doc: &FeedDoc, it: &FeedItem) -> Entry {
         categories,
         links,
         published: Some(it.published.fixed_offset()),
-        // Validators want textual content in every entry: an article with neither content
-        // nor summary is summarized by its title.
-        summary: Some(Text::plain(if it.excerpt.is_empty() { it.title.clone() } else { it.excerpt.clone() })),
+        summary: Some(Text::plain(it.summary.clone())),
         content: it.content_html.as_ref().map(|html| Content {
             value: Some(html.clone()),
             content_type: Some("html".into()),

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{FeedDoc, FeedItem, Format};
+use super::{urls, FeedDoc, FeedItem, Format};
 use crate::config::Config;
 use crate::text::escape_html as esc;
 
@@ -89,10 +89,13 @@ pub fn home_page(doc: &FeedDoc, config: &Config) -> String {
     for root in config.categories.roots() {
         write_tree(&mut tree, config, root);
     }
+    let opml = |format| esc(&urls::opml_url(&doc.site_url, format));
     let _ = write!(
         tree,
-        "</ul><p class=\"meta\">OPML: <a href=\"{0}feeds.opml\">RSS</a> <a href=\"{0}feeds.opml?format=atom\">Atom</a> <a href=\"{0}feeds.opml?format=json\">JSON</a></p></nav>",
-        esc(&doc.site_url)
+        "</ul><p class=\"meta\">OPML: <a href=\"{}\">RSS</a> <a href=\"{}\">Atom</a> <a href=\"{}\">JSON</a></p></nav>",
+        opml(Format::Rss),
+        opml(Format::Atom),
+        opml(Format::Json)
     );
     feed_page_with(doc, &tree)
 }
@@ -100,14 +103,12 @@ pub fn home_page(doc: &FeedDoc, config: &Config) -> String {
 fn write_tree(out: &mut String, config: &Config, idx: usize) {
     let c = &config.categories.list[idx];
     let base = config.site.base_url.as_str();
-    let _ = write!(out, "<li><a href=\"{}\">{}</a>", esc(&super::category_page_url(config, &c.slug)), esc(&c.name));
+    let _ = write!(out, "<li><a href=\"{}\">{}</a>", esc(&urls::category_page_url(base, &c.slug)), esc(&c.name));
     for format in Format::ALL {
         let _ = write!(
             out,
-            " <a class=\"f\" href=\"{}feeds/{}.{}\">{}</a>",
-            esc(base),
-            esc(&c.slug),
-            format.extension(),
+            " <a class=\"f\" href=\"{}\">{}</a>",
+            esc(&urls::feed_url(base, &c.slug, format)),
             format.extension().to_uppercase()
         );
     }

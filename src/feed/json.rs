@@ -22,8 +22,8 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         "authors": [{"name": doc.site_title, "url": doc.site_url}],
         "items": doc.items.iter().map(item).collect::<Vec<_>>(),
     });
-    if let Some(logo) = doc.logo.as_ref().or(doc.icon.as_ref()) {
-        feed["icon"] = json!(logo);
+    if let Some(image) = &doc.image {
+        feed["icon"] = json!(image);
     }
     if let Some(icon) = &doc.icon {
         feed["favicon"] = json!(icon);
@@ -47,9 +47,9 @@ fn item(it: &FeedItem) -> Value {
     m.insert("title".into(), json!(it.title));
     match &it.content_html {
         Some(html) => m.insert("content_html".into(), json!(html)),
-        // Every item needs content: an article without any is represented by its excerpt
-        // (or title), as the Atom feed's summary does.
-        None => m.insert("content_text".into(), json!(if it.excerpt.is_empty() { &it.title } else { &it.excerpt })),
+        // Every item needs content: an article without any is represented by its summary,
+        // as the Atom feed's is.
+        None => m.insert("content_text".into(), json!(it.summary)),
     };
     if !it.excerpt.is_empty() {
         m.insert("summary".into(), json!(it.excerpt));

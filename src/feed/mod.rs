@@ -6,17 +6,21 @@
 //! module does I/O: the caller reads the store and passes the data in.
 
 pub mod atom;
+mod format;
 pub mod html;
 pub mod json;
 pub mod opml;
 pub mod rss;
+pub mod urls;
 
 use chrono::DateTime;
 use chrono_tz::Tz;
 
-use crate::config::Config;
+use crate::config::{Config, SITE_SLUG};
 use crate::model::{Author, Image, StoredArticle};
 use crate::time::site_time;
+
+pub use format::{Format, HTML_CONTENT_TYPE, HTML_MIME, OPML_CONTENT_TYPE};
 
 /// The generator name written into every feed.
 pub const GENERATOR: &str = "sihai";
@@ -31,59 +35,6 @@ pub enum Target {
     All,
     /// `/feeds/{slug}.*`
     Category(usize),
-}
-
-/// A feed format sihai serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// RSS 2.0
-    Rss,
-    /// Atom 1.0
-    Atom,
-    /// JSON Feed 1.1
-    Json,
-}
-
-impl Format {
-    /// The file extension in feed URLs.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Rss => "rss",
-            Format::Atom => "atom",
-            Format::Json => "json",
-        }
-    }
-
-    /// The `Content-Type` it is served with.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Rss => "application/rss+xml; charset=utf-8",
-            Format::Atom => "application/atom+xml; charset=utf-8",
-            Format::Json => "application/feed+json",
-        }
-    }
-
-    /// The MIME type (without parameters), for `<link rel="alternate" type>`.
-    pub fn mime(self) -> &'static str {
-        match self {
-            Format::Rss => "application/rss+xml",
-            Format::Atom => "application/atom+xml",
-            Format::Json => "application/feed+json",
-        }
-    }
-
-    /// Every format, in the order pages list them.
-    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
-
-    /// The format of an extension, if sihai serves it.
-    pub fn from_extension(ext: &str) -> Option<Format> {
-        match ext {
-            "rss" => Some(Format::Rss),
-            "atom" => Some(Format::Atom),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
 }
 
 /// Everything a feed says, format-neutral.
@@ -117,6 +68,9 @@ pub struct FeedDoc {
     pub logo: Option<String>,
     /// Small square icon URL.
     pub icon: Option<String>,
+    /// The feed's picture where a format has room for one (RSS `image`, JSON Feed
+    /// `icon`): the logo, else the icon.
+    pub image: Option<String>,
     /// WebSub hubs.
     pub hubs: Vec<String>,
     /// RFC 5005 links of this document.
@@ -138,7 +92,7 @@ pub struct History {
 impl FeedDoc {
     /// The public URL of this feed in `format`.
     pub fn url(&self, format: Format) -> String {
-        format!("{}feeds/{}.{}", self.site_url, self.slug, format.extension())
+        urls::feed_url(&self.site_url, &self.slug, format)
     }
 
     /// The URL of this very document in `format`: its self link.
@@ -151,7 +105,7 @@ impl FeedDoc {
 
     /// The URL of this feed's archive of `day` in `format`.
     pub fn archive_url(&self, format: Format, day: &str) -> String {
-        format!("{}feeds/{}/archive/{day}.{}", self.site_url, self.slug, format.extension())
+        urls::archive_url(&self.site_url, &self.slug, day, format)
     }
 
     /// RFC 5005 links as (rel, URL) pairs in `format`: prev-archive, next-archive, and for
@@ -180,8 +134,12 @@ pub struct FeedItem {
     pub title: String,
     /// The article's page: its url, else sihai's `/articles/{id}`.
     pub link: String,
-    /// Plain-text excerpt (summary, or the start of the content).
+    /// Plain-text excerpt (summary, or the start of the content); may be empty.
     pub excerpt: String,
+    /// What summarizes the item where a format needs text (Atom `summary`, JSON Feed
+    /// `content_text` without content): the excerpt, else the title. Validators want
+    /// textual content in every entry.
+    pub summary: String,
     /// Sanitized HTML content.
     pub content_html: Option<String>,
     /// Authors.
@@ -198,26 +156,33 @@ pub struct FeedItem {
     pub image: Option<Image>,
 }
 
-/// Characters percent-encoded in a URL path segment: all but RFC 3986 unreserved ones.
-const PATH_SEGMENT: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// Why a feed could not be rendered (it should not happen: the data is normalized).
+#[derive(Debug)]
+pub struct RenderError(pub String);
 
-/// The URL of sihai's own page for an article id.
-pub fn article_page_url(config: &Config, id: &str) -> String {
-    format!("{}articles/{}", config.site.base_url, percent_encoding::utf8_percent_encode(id, PATH_SEGMENT))
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
-/// The URL of sihai's HTML page for a category.
-pub fn category_page_url(config: &Config, slug: &str) -> String {
-    format!("{}c/{slug}", config.site.base_url)
+/// Renders a prepared feed in `format`: the one entry every format is reached by, so a
+/// new format touches only `feed/`.
+pub fn render(doc: &FeedDoc, format: Format) -> Result<Vec<u8>, RenderError> {
+    match format {
+        Format::Rss => rss::render(doc).map_err(|e| RenderError(e.to_string())),
+        Format::Atom => atom::render(doc).map_err(|e| RenderError(e.to_string())),
+        Format::Json => Ok(json::render(doc)),
+    }
 }
 
 /// Prepares the feed `target` from its newest articles and its stored change time.
 pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, articles: &[StoredArticle]) -> FeedDoc {
     let site = &config.site;
+    let base = site.base_url.as_str();
     let (slug, title, description, home_url, ttl, language) = match target {
         Target::All => (
-            "all".to_string(),
+            SITE_SLUG.to_string(),
             site.title.clone(),
             if site.description.is_empty() { site.title.clone() } else { site.description.clone() },
             site.base_url.to_string(),
@@ -236,7 +201,7 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
                 c.slug.clone(),
                 format!("{} - {}", c.name, site.title),
                 description,
-                category_page_url(config, &c.slug),
+                urls::category_page_url(base, &c.slug),
                 c.ttl_minutes,
                 language,
             )
@@ -257,6 +222,7 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
         self_query: String::new(),
         logo: site.logo.as_ref().map(|u| u.to_string()),
         icon: site.icon.as_ref().map(|u| u.to_string()),
+        image: site.logo.as_ref().or(site.icon.as_ref()).map(|u| u.to_string()),
         hubs: config.hubs.iter().map(|u| u.to_string()).collect(),
         history: History::default(),
     }
@@ -269,14 +235,15 @@ fn prepare_item(config: &Config, stored: &StoredArticle) -> FeedItem {
         .iter()
         .map(|slug| {
             let name = config.categories.lookup(slug).map(|c| c.name.clone()).unwrap_or_else(|| slug.clone());
-            (slug.clone(), name, category_page_url(config, slug))
+            (slug.clone(), name, urls::category_page_url(config.site.base_url.as_str(), slug))
         })
         .collect();
     FeedItem {
         guid: stored.guid.clone(),
         title: a.title.clone(),
-        link: a.url.clone().unwrap_or_else(|| article_page_url(config, &a.id)),
+        link: urls::article_link(config.site.base_url.as_str(), a),
         excerpt: stored.excerpt.clone(),
+        summary: if stored.excerpt.is_empty() { a.title.clone() } else { stored.excerpt.clone() },
         content_html: a.content_html.clone(),
         authors: a.authors.clone(),
         published: site_time(config.site.timezone, a.published),

@@ -6,19 +6,17 @@
 
 use std::fmt::Write as _;
 
-use super::{category_page_url, Format};
+use super::{urls, Format};
 use crate::config::Config;
+use crate::config::SITE_SLUG;
 use crate::text::escape_html as esc;
 
 /// The OPML document listing the site feed and every category feed in `format`.
 pub fn render(config: &Config, format: Format) -> Vec<u8> {
     let site = &config.site;
-    let feed_url = |slug: &str| format!("{}feeds/{slug}.{}", site.base_url, format.extension());
-    let kind = match format {
-        Format::Rss => "rss",
-        Format::Atom => "atom",
-        Format::Json => "json",
-    };
+    let base = site.base_url.as_str();
+    let feed_url = |slug: &str| urls::feed_url(base, slug, format);
+    let kind = format.extension();
     let mut out = String::with_capacity(4096);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n<head>\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&site.title));
@@ -28,7 +26,7 @@ pub fn render(config: &Config, format: Format) -> Vec<u8> {
     let _ = writeln!(
         out,
         "<outline type=\"{kind}\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{}\" htmlUrl=\"{}\" language=\"{}\"/>",
-        esc(&feed_url("all")),
+        esc(&feed_url(SITE_SLUG)),
         esc(site.base_url.as_str()),
         esc(&site.language),
         t = esc(&site.title),
@@ -48,7 +46,7 @@ pub fn render(config: &Config, format: Format) -> Vec<u8> {
             "{:indent$}<outline type=\"{kind}\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{}\" htmlUrl=\"{}\" language=\"{}\"",
             "",
             esc(&feed_url(&c.slug)),
-            esc(&category_page_url(config, &c.slug)),
+            esc(&urls::category_page_url(config.site.base_url.as_str(), &c.slug)),
             esc(lang),
             t = esc(&c.name),
             indent = depth * 2

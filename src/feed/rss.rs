@@ -23,7 +23,7 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, rss::Error> {
         generator: Some(format!("{GENERATOR} {VERSION}")),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         ttl: Some(doc.ttl_minutes.to_string()),
-        image: doc.logo.as_ref().or(doc.icon.as_ref()).map(|url| Image {
+        image: doc.image.as_ref().map(|url| Image {
             url: url.clone(),
             title: doc.title.clone(),
             link: doc.home_url.clone(),
@@ -47,10 +47,10 @@ fn links(doc: &FeedDoc) -> Vec<Link> {
         mime_type: mime.map(str::to_string),
         ..Link::default()
     };
-    let mut links = vec![link("self", doc.self_url(Format::Rss), Some("application/rss+xml"))];
+    let mut links = vec![link("self", doc.self_url(Format::Rss), Some(Format::Rss.mime()))];
     links.extend(doc.hubs.iter().map(|h| link("hub", h.clone(), None)));
     links.extend(
-        doc.history_links(Format::Rss).into_iter().map(|(rel, href)| link(rel, href, Some("application/rss+xml"))),
+        doc.history_links(Format::Rss).into_iter().map(|(rel, href)| link(rel, href, Some(Format::Rss.mime()))),
     );
     links
 }

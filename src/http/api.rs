@@ -239,7 +239,7 @@ pub fn article_json(stored: &StoredArticle, config: &Config) -> Value {
         "guid": stored.guid,
         "title": a.title,
         "url": a.url,
-        "link": a.url.clone().unwrap_or_else(|| feed::article_page_url(config, &a.id)),
+        "link": feed::urls::article_link(config.site.base_url.as_str(), a),
         "categories": a.categories,
         "published": t(a.published),
         "updated": t(stored.updated),

@@ -88,7 +88,7 @@ pub fn store_unavailable(e: &str) -> Response<Body> {
 /// 200 with an HTML page built for this request.
 pub fn html(page: String) -> Response<Body> {
     let mut r = Response::new(full(page));
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::feed::HTML_CONTENT_TYPE));
     r
 }
 

@@ -25,6 +25,7 @@ use chrono::NaiveDate;
 use hyper::Method;
 use percent_encoding::percent_decode_str;
 
+use crate::feed::urls::{ARCHIVE, ARTICLE_PAGES, CATEGORY_PAGES, FEEDS, OPML};
 use crate::feed::{Format, Target};
 use crate::publish::{Key, Publisher, Representation};
 
@@ -65,24 +66,26 @@ impl Route {
             return api(path);
         }
         let ready = |key| Ok(Route::Ready(key));
-        if path == "/" {
+        // Paths below the site's root, as `feed::urls` builds them below `base_url`.
+        let path = path.strip_prefix('/').ok_or(Refusal::NotFound)?;
+        if path.is_empty() {
             return ready(Key::current(Target::All, Representation::Home));
         }
-        if path == "/feeds.opml" {
+        if path == OPML {
             let format = match param(query, "format") {
                 None => Format::Rss,
                 Some(f) => Format::from_extension(&f).ok_or(Refusal::BadFormat)?,
             };
             return ready(Key::current(Target::All, Representation::Opml(format)));
         }
-        if let Some(rest) = path.strip_prefix("/feeds/") {
+        if let Some(rest) = path.strip_prefix(FEEDS) {
             return feed(rest, query, publisher).map(Route::Ready);
         }
-        if let Some(slug) = path.strip_prefix("/c/") {
+        if let Some(slug) = path.strip_prefix(CATEGORY_PAGES) {
             let target = publisher.target(slug).filter(|t| *t != Target::All).ok_or(Refusal::NotFound)?;
             return ready(Key::current(target, Representation::Page));
         }
-        match path.strip_prefix("/articles/").and_then(segment) {
+        match path.strip_prefix(ARTICLE_PAGES).and_then(segment) {
             Some(id) => Ok(Route::Article(id)),
             None => Err(Refusal::NotFound),
         }
@@ -136,7 +139,7 @@ fn feed(rest: &str, query: Option<&str>, publisher: &Publisher) -> Result<Key, R
 /// `archive/{YYYY-MM-DD}`: only the canonical spelling names an archive (one URL per
 /// document).
 fn archive_day(rest: &str) -> Result<NaiveDate, Refusal> {
-    let day = rest.strip_prefix("archive/").ok_or(Refusal::NotFound)?;
+    let day = rest.strip_prefix(ARCHIVE).ok_or(Refusal::NotFound)?;
     let parsed = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| Refusal::NotFound)?;
     if parsed.to_string() != day {
         return Err(Refusal::NotFound);

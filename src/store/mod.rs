@@ -48,9 +48,6 @@ const SCHEMA_WITH_SITE_INDEX: u32 = 2;
 /// directory as empty while the marker is there, its files were damaged or removed.
 const MARKER_FILE: &str = "SIHAI_STORE";
 
-/// The slug of the whole-site feed in feed records.
-pub const ALL: &str = "all";
-
 /// Why the store could not do what was asked.
 #[derive(Debug, Clone)]
 pub enum StoreError {

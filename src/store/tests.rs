@@ -5,6 +5,7 @@ use super::engine::Engine;
 use super::keys::{article_key, index_suffix, with_suffix, SCHEMA_KEY};
 use super::write::prepare;
 use super::*;
+use crate::config::SITE_SLUG as ALL;
 use crate::model::{Article, Author, StoredArticle};
 
 fn article(id: &str, published: i64, cats: &[&str]) -> Article {

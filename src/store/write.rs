@@ -12,7 +12,8 @@ use super::keys::{
     article_key, decode_instant, encode, encode_article, guid_key, index_keys, meta_key, mint_guid, time_key,
     with_suffix, RELEASED_KEY, TIME_LEN,
 };
-use super::{FeedMeta, Scope, Store, StoreError, WriteReport, Written, ALL};
+use super::{FeedMeta, Scope, Store, StoreError, WriteReport, Written};
+use crate::config::SITE_SLUG as ALL;
 use crate::model::{Article, StoredArticle, WriteStatus};
 
 /// An article with what is derived from it alone, computed before the writer lock.

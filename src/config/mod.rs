@@ -18,8 +18,10 @@ use url::Url;
 /// The default place of the configuration, relative to the working directory.
 pub const DEFAULT_PATH: &str = "config/sihai.toml";
 
+/// The slug of the whole-site feed (`/feeds/all.rss`): reserved, no category may take it.
+pub const SITE_SLUG: &str = "all";
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
-const RESERVED_SLUGS: &[&str] = &["all"];
+const RESERVED_SLUGS: &[&str] = &[SITE_SLUG];
 
 /// A breadcrumb element that stands for the site's front page and is skipped.
 const HOME_NAMES: &[&str] = &["首页", "home", "Home", "主页"];

@@ -1,0 +1,90 @@
+//! Every public URL sihai serves, each built by one function from the site's `base_url`
+//! (which ends in `/`), and the path segments the route table parses them back with.
+//!
+//! | URL | built by |
+//! |---|---|
+//! | `{base}feeds/{slug}.{ext}` | [`feed_url`] (`all` is the site: [`crate::config::SITE_SLUG`]) |
+//! | `{base}feeds/{slug}/archive/{YYYY-MM-DD}.{ext}` | [`archive_url`] |
+//! | `{base}c/{slug}` | [`category_page_url`] (also the Atom category scheme, [`category_scheme`]) |
+//! | `{base}articles/{id}` | [`article_page_url`] (an article without its own `url`: [`article_link`]) |
+//! | `{base}feeds.opml[?format=...]` | [`opml_url`] |
+//!
+//! Links never depend on the request: only on `base_url`.
+
+use super::Format;
+use crate::model::Article;
+
+/// The path of feeds below the base URL.
+pub const FEEDS: &str = "feeds/";
+/// The path of a feed's archives below its own path.
+pub const ARCHIVE: &str = "archive/";
+/// The path of category pages below the base URL.
+pub const CATEGORY_PAGES: &str = "c/";
+/// The path of article pages below the base URL.
+pub const ARTICLE_PAGES: &str = "articles/";
+/// The path of the OPML list below the base URL.
+pub const OPML: &str = "feeds.opml";
+
+/// Characters percent-encoded in a URL path segment: all but RFC 3986 unreserved ones.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The URL of a feed (`slug`, or `all` for the site) in `format`.
+pub fn feed_url(base: &str, slug: &str, format: Format) -> String {
+    format!("{base}{FEEDS}{slug}.{}", format.extension())
+}
+
+/// The URL of a feed's archive of `day` (`YYYY-MM-DD`) in `format`.
+pub fn archive_url(base: &str, slug: &str, day: &str, format: Format) -> String {
+    format!("{base}{FEEDS}{slug}/{ARCHIVE}{day}.{}", format.extension())
+}
+
+/// The URL of sihai's HTML page for a category.
+pub fn category_page_url(base: &str, slug: &str) -> String {
+    format!("{}{slug}", category_scheme(base))
+}
+
+/// The Atom category scheme: the prefix of category pages (a term is a slug).
+pub fn category_scheme(base: &str) -> String {
+    format!("{base}{CATEGORY_PAGES}")
+}
+
+/// The URL of sihai's own page for an article id.
+pub fn article_page_url(base: &str, id: &str) -> String {
+    format!("{base}{ARTICLE_PAGES}{}", percent_encoding::utf8_percent_encode(id, PATH_SEGMENT))
+}
+
+/// Where an article is read: its own `url`, else sihai's page for it.
+pub fn article_link(base: &str, article: &Article) -> String {
+    article.url.clone().unwrap_or_else(|| article_page_url(base, &article.id))
+}
+
+/// The URL of the OPML list of every feed in `format` (RSS is the default, no query).
+pub fn opml_url(base: &str, format: Format) -> String {
+    match format {
+        Format::Rss => format!("{base}{OPML}"),
+        _ => format!("{base}{OPML}?format={}", format.extension()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_url_from_the_base() {
+        let base = "https://news.example.com/sihai/";
+        assert_eq!(feed_url(base, "hunan", Format::Atom), "https://news.example.com/sihai/feeds/hunan.atom");
+        assert_eq!(
+            archive_url(base, "all", "2021-09-03", Format::Json),
+            "https://news.example.com/sihai/feeds/all/archive/2021-09-03.json"
+        );
+        assert_eq!(category_page_url(base, "hunan"), "https://news.example.com/sihai/c/hunan");
+        assert_eq!(
+            article_page_url(base, "新闻 1/2"),
+            "https://news.example.com/sihai/articles/%E6%96%B0%E9%97%BB%201%2F2"
+        );
+        assert_eq!(opml_url(base, Format::Rss), "https://news.example.com/sihai/feeds.opml");
+        assert_eq!(opml_url(base, Format::Json), "https://news.example.com/sihai/feeds.opml?format=json");
+    }
+}
