@@ -6,7 +6,7 @@
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::config::line_of;
+use crate::text::line_of;
 
 /// One top-level article value and where it stands in its input.
 ///

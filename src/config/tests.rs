@@ -1,0 +1,171 @@
+//! The config's checks and tree, on small configs written here (never the shipped one).
+
+use std::path::Path;
+
+use super::validate::is_tag_authority;
+use super::*;
+use std::path::PathBuf;
+
+const BASE: &str = r#"
+[site]
+title = "四海资讯"
+base_url = "https://news.example.com"
+tag_authority = "news.example.com,2026"
+"#;
+
+fn parse(extra: &str) -> Result<Config, ConfigError> {
+    Config::parse(&format!("{BASE}{extra}"), Path::new("t.toml"))
+}
+
+fn err(extra: &str) -> String {
+    parse(extra).expect_err("should be invalid").to_string()
+}
+
+const TREE: &str = r#"
+[[category]]
+slug = "domestic"
+name = "国内资讯"
+aliases = ["国内"]
+[[category]]
+slug = "hunan"
+name = "湖南新闻"
+parent = "domestic"
+[[category]]
+slug = "changsha"
+name = "长沙"
+parent = "hunan"
+[[category]]
+slug = "world"
+name = "国际"
+"#;
+
+#[test]
+fn defaults_apply() {
+    let c = parse(TREE).unwrap();
+    assert_eq!(c.site.language, "zh-CN");
+    assert_eq!(c.site.timezone, chrono_tz::Asia::Shanghai);
+    assert_eq!(c.site.base_url.as_str(), "https://news.example.com/");
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.categories.list[1].max_items, 50);
+    assert_eq!(c.categories.list[1].ttl_minutes, 30);
+}
+
+#[test]
+fn tree_is_resolved() {
+    let c = parse(TREE).unwrap();
+    let cats = &c.categories;
+    let dom = cats.by_slug("domestic").unwrap();
+    assert_eq!(cats.subtree(dom).len(), 3);
+    assert_eq!(cats.breadcrumb(cats.by_slug("changsha").unwrap()), "国内资讯 > 湖南新闻 > 长沙");
+    assert!(c.tree_text().contains("    hunan: 湖南新闻"));
+}
+
+#[test]
+fn resolves_every_reference_form() {
+    let c = parse(TREE).unwrap();
+    let hunan = c.categories.by_slug("hunan").unwrap();
+    for r in [
+        "hunan",
+        "HUNAN",
+        "湖南新闻",
+        " 湖南新闻 ",
+        "国内资讯 > 湖南新闻",
+        "首页 > 国内资讯 > 湖南新闻",
+        "首页\u{a0}>\u{a0}国内>湖南新闻",
+        "其他网站 > 湖南新闻",
+    ] {
+        assert_eq!(c.categories.resolve(r), Ok(hunan), "{r}");
+    }
+    assert!(c.categories.resolve("国际 > 湖南新闻").unwrap_err().contains("not an ancestor"));
+    assert!(c.categories.resolve("体育").unwrap_err().contains("\"体育\""));
+    assert!(c.categories.resolve(" > ").is_err());
+}
+
+#[test]
+fn every_invalid_config_is_named() {
+    let cases: &[(&str, &str)] = &[
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\nparent = \"zz\"\n", "parent \"zz\" is not a category slug"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\nparent = \"b\"\n[[category]]\nslug = \"b\"\nname = \"B\"\nparent = \"a\"\n", "cycle of parents: a -> b -> a"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\nparent = \"a\"\n", "parent is the category itself"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\n[[category]]\nslug = \"a\"\nname = \"B\"\n", "slug \"a\" already names category \"a\""),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\n[[category]]\nslug = \"b\"\nname = \"A\"\n", "name \"A\" already names"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\n[[category]]\nslug = \"b\"\nname = \"B\"\naliases = [\"a\"]\n", "alias \"a\" already names"),
+        ("[[category]]\nslug = \"Hu Nan\"\nname = \"A\"\n", "slug must be"),
+        ("[[category]]\nslug = \"all\"\nname = \"A\"\n", "clashes with the route"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\ncolour = \"red\"\n", "unknown field `colour`"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\nmax_items = 0\n", "max_items = 0 is out of range"),
+    ];
+    for (extra, want) in cases {
+        let e = err(extra);
+        assert!(e.contains(want), "{extra}\n=> {e}");
+        assert!(e.contains("t.toml:"), "no line in {e}");
+    }
+}
+
+#[test]
+fn site_errors_are_named() {
+    let bad = |from: &str, to: &str| {
+        Config::parse(&BASE.replace(from, to), Path::new("t.toml")).expect_err("invalid").to_string()
+    };
+    assert!(bad("https://news.example.com", "news.example.com").contains("t.toml:4: [site] base_url"));
+    assert!(bad("https://news.example.com", "ftp://x.example").contains("scheme"));
+    assert!(bad("news.example.com,2026", "news example").contains("tag_authority"));
+    assert!(bad("news.example.com,2026", "news.example.com,26").contains("tag_authority"));
+    let e =
+        Config::parse(&format!("{BASE}timezone = \"Mars/Olympus\"\n"), Path::new("t.toml")).unwrap_err().to_string();
+    assert!(e.contains("t.toml:6: [site] timezone \"Mars/Olympus\""), "{e}");
+    let e = Config::parse(&format!("{BASE}titel = \"x\"\n"), Path::new("t.toml")).unwrap_err().to_string();
+    assert!(e.contains("t.toml:6") && e.contains("unknown field `titel`"), "{e}");
+    let e = Config::parse("[site\n", Path::new("t.toml")).unwrap_err().to_string();
+    assert!(e.contains("t.toml:1"), "{e}");
+}
+
+#[test]
+fn tag_authorities() {
+    for ok in ["sihai.example,2026", "a@b.example,2026-01", "x.example,2026-01-31"] {
+        assert!(is_tag_authority(ok), "{ok}");
+    }
+    for bad in [
+        "sihai.example",
+        "sihai.example,2026-13",
+        ",2026",
+        "a b,2026",
+        "x.example,2026-02-30",
+        "News.example,2026",
+        "a+b@x.example,2026",
+    ] {
+        assert!(!is_tag_authority(bad), "{bad}");
+    }
+}
+
+#[test]
+fn whole_number_settings_take_their_defaults_and_ranges_from_one_table() {
+    let c = parse(TREE).unwrap();
+    assert_eq!(c.server.shutdown_seconds, defaults::SHUTDOWN_SECONDS.default as u64);
+    assert_eq!(c.server.min_free_bytes, 64 << 20);
+    assert_eq!(c.ingest.max_body_bytes, 10 << 20);
+    assert_eq!(c.server.data_dir, PathBuf::from(defaults::DATA_DIR));
+    assert_eq!(c.site.max_items, defaults::MAX_ITEMS.default as usize);
+    let cases = [
+        (
+            "[server]\nshutdown_seconds = 3601\n",
+            "t.toml:7: [server] shutdown_seconds = 3601 is out of range; fix: seconds from 0 to 3600 (default 10)",
+        ),
+        (
+            "[server]\nmin_free_bytes = -1\n",
+            "[server] min_free_bytes = -1 is out of range; fix: bytes, 0 or more (default 67108864)",
+        ),
+        (
+            "[ingest]\nmax_body_bytes = 1000\n",
+            "[ingest] max_body_bytes = 1000 is out of range; fix: at least 1024 (default 10485760)",
+        ),
+        (
+            "ttl_minutes = 0\n",
+            "[site] ttl_minutes = 0 is out of range; fix: whole minutes from 1 to 10080 (a week) (default 30)",
+        ),
+    ];
+    for (extra, want) in cases {
+        let e = err(extra);
+        assert!(e.contains(want), "{extra}\n=> {e}");
+    }
+}

@@ -1,0 +1,443 @@
+//! Checking a config: raw TOML (with spans for line numbers) -> the validated types, or
+//! every problem found, each as `FILE:LINE: what is wrong; fix: ...`. Runs once at
+//! start; nothing downstream re-checks.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::defaults::{self, IntSetting};
+use super::tree::{fold, Categories, Category};
+use super::{Config, ConfigError, Ingest, Server, Site, SITE_SLUG};
+use crate::text::line_of;
+
+/// Slugs that name routes rather than categories (`/feeds/all.rss`).
+const RESERVED_SLUGS: &[&str] = &[SITE_SLUG];
+
+/// Validates configuration text; `path` is only used in messages.
+pub(super) fn validate(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| ConfigError { problems: vec![describe_toml_error(path, text, &e)] })?;
+    let mut v = Validator { path, text, problems: Vec::new() };
+    let site = v.site(raw.site.into_inner());
+    let server = v.server(raw.server);
+    let ingest = v.ingest(raw.ingest);
+    let hubs: Vec<Url> = raw.websub.hubs.iter().filter_map(|h| v.absolute_url(h, "[websub] hubs entry")).collect();
+    let categories = v.categories(raw.category);
+    match site {
+        Some(site) if v.problems.is_empty() => {
+            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories })
+        }
+        _ => Err(ConfigError { problems: v.problems }),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: Spanned<RawSite>,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    ingest: RawIngest,
+    #[serde(default)]
+    websub: RawWebSub,
+    #[serde(default)]
+    category: Vec<Spanned<RawCategory>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawIngest {
+    token_file: Option<String>,
+    max_body_bytes: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    title: String,
+    #[serde(default)]
+    description: String,
+    base_url: Spanned<String>,
+    #[serde(default = "default_language")]
+    language: Spanned<String>,
+    #[serde(default = "default_timezone")]
+    timezone: Spanned<String>,
+    tag_authority: Spanned<String>,
+    max_items: Option<Spanned<i64>>,
+    ttl_minutes: Option<Spanned<i64>>,
+    image_base_url: Option<Spanned<String>>,
+    logo: Option<Spanned<String>>,
+    icon: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    data_dir: Option<String>,
+    shutdown_seconds: Option<Spanned<i64>>,
+    min_free_bytes: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    slug: Spanned<String>,
+    name: Spanned<String>,
+    parent: Option<Spanned<String>>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    aliases: Vec<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
+    ttl_minutes: Option<Spanned<i64>>,
+    language: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWebSub {
+    #[serde(default)]
+    hubs: Vec<Spanned<String>>,
+}
+
+fn default_language() -> Spanned<String> {
+    Spanned::new(0..0, defaults::LANGUAGE.into())
+}
+fn default_timezone() -> Spanned<String> {
+    Spanned::new(0..0, defaults::TIMEZONE.into())
+}
+
+fn describe_toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
+    let line = e.span().map(|s| line_of(text, s.start));
+    let msg = e.message().trim_end();
+    match line {
+        Some(l) => format!("{}:{l}: {msg}", path.display()),
+        None => format!("{}: {msg}", path.display()),
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn at<T>(&mut self, spanned: &Spanned<T>, msg: String) {
+        let span = spanned.span();
+        let loc = if span.is_empty() && span.start == 0 {
+            format!("{}", self.path.display())
+        } else {
+            format!("{}:{}", self.path.display(), line_of(self.text, span.start))
+        };
+        self.problems.push(format!("{loc}: {msg}"));
+    }
+
+    fn site(&mut self, raw: RawSite) -> Option<Site> {
+        let base_url = self.base_url(&raw.base_url, "base_url");
+        let timezone = match raw.timezone.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let tz = raw.timezone.get_ref().clone();
+                self.at(
+                    &raw.timezone,
+                    format!(
+                        "[site] timezone {tz:?} is not an IANA time zone; fix: use a name such as \"Asia/Shanghai\""
+                    ),
+                );
+                None
+            }
+        };
+        if !is_language_tag(raw.language.get_ref()) {
+            let l = raw.language.get_ref().clone();
+            self.at(
+                &raw.language,
+                format!("[site] language {l:?} is not a language code; fix: use one such as \"zh-CN\""),
+            );
+        }
+        if !is_tag_authority(raw.tag_authority.get_ref()) {
+            let t = raw.tag_authority.get_ref().clone();
+            self.at(&raw.tag_authority, format!("[site] tag_authority {t:?} is not an RFC 4151 authority; fix: a lowercase domain you own (or e-mail address) and a date, e.g. \"news.example.com,2026\""));
+        }
+        if raw.title.trim().is_empty() {
+            self.problems.push(format!("{}: [site] title is empty; fix: give the site's name", self.path.display()));
+        }
+        let max_items = self.int(raw.max_items.as_ref(), &defaults::MAX_ITEMS, "[site]") as usize;
+        let ttl_minutes = self.int(raw.ttl_minutes.as_ref(), &defaults::TTL_MINUTES, "[site]") as u32;
+        let image_base_url = raw.image_base_url.as_ref().map(|u| self.base_url(u, "image_base_url"));
+        let logo = raw.logo.as_ref().map(|u| self.absolute_url(u, "[site] logo"));
+        let icon = raw.icon.as_ref().map(|u| self.absolute_url(u, "[site] icon"));
+        Some(Site {
+            title: raw.title.trim().to_string(),
+            description: raw.description.trim().to_string(),
+            base_url: base_url?,
+            language: raw.language.into_inner(),
+            timezone: timezone?,
+            tag_authority: raw.tag_authority.into_inner(),
+            max_items,
+            ttl_minutes,
+            image_base_url: match image_base_url {
+                Some(u) => Some(u?),
+                None => None,
+            },
+            logo: logo.flatten(),
+            icon: icon.flatten(),
+        })
+    }
+
+    /// An absolute http(s) URL, kept as given (no trailing slash added).
+    fn absolute_url(&mut self, raw: &Spanned<String>, key: &str) -> Option<Url> {
+        match Url::parse(raw.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u),
+            _ => {
+                let t = raw.get_ref().clone();
+                self.at(
+                    raw,
+                    format!(
+                        "{key} {t:?} is not an absolute http(s) URL; fix: e.g. \"https://news.example.com/logo.png\""
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn ingest(&mut self, raw: RawIngest) -> Ingest {
+        let max_body_bytes = self.int(raw.max_body_bytes.as_ref(), &defaults::MAX_BODY_BYTES, "[ingest]") as u64;
+        Ingest { token_file: raw.token_file.map(PathBuf::from), max_body_bytes }
+    }
+
+    fn base_url(&mut self, raw: &Spanned<String>, key: &str) -> Option<Url> {
+        let text = raw.get_ref();
+        let problem = match Url::parse(text) {
+            Ok(url) if !matches!(url.scheme(), "http" | "https") => "its scheme must be http or https",
+            Ok(url) if url.host_str().is_none() => "it has no host",
+            Ok(url) if url.query().is_some() || url.fragment().is_some() => "it must not have a query or fragment",
+            Ok(mut url) => {
+                if !url.path().ends_with('/') {
+                    let p = format!("{}/", url.path());
+                    url.set_path(&p);
+                }
+                return Some(url);
+            }
+            Err(_) => "it is not an absolute URL",
+        };
+        self.at(
+            raw,
+            format!(
+                "[site] {key} {text:?}: {problem}; fix: an absolute http(s) URL, e.g. \"https://news.example.com/\""
+            ),
+        );
+        None
+    }
+
+    /// The value of a whole-number setting of `table` (`[site]`, `[[category]] "x"`): its
+    /// default when absent; out of its range, a problem and the default.
+    fn int(&mut self, raw: Option<&Spanned<i64>>, setting: &IntSetting, table: &str) -> i64 {
+        let Some(raw) = raw else { return setting.default };
+        let n = *raw.get_ref();
+        if !setting.range.contains(&n) {
+            let (key, fix, default) = (setting.key, setting.fix, setting.default);
+            self.at(raw, format!("{table} {key} = {n} is out of range; fix: {fix} (default {default})"));
+            return setting.default;
+        }
+        n
+    }
+
+    fn server(&mut self, raw: RawServer) -> Server {
+        let default_listen: SocketAddr = defaults::LISTEN.parse().expect("the default listen address parses");
+        let listen = match raw.listen {
+            None => default_listen,
+            Some(s) => match s.get_ref().parse() {
+                Ok(a) => a,
+                Err(_) => {
+                    let l = s.get_ref().clone();
+                    let fix = defaults::LISTEN;
+                    self.at(&s, format!("[server] listen {l:?} is not an address; fix: IP:PORT such as {fix:?}"));
+                    default_listen
+                }
+            },
+        };
+        let shutdown_seconds = self.int(raw.shutdown_seconds.as_ref(), &defaults::SHUTDOWN_SECONDS, "[server]") as u64;
+        let min_free_bytes = self.int(raw.min_free_bytes.as_ref(), &defaults::MIN_FREE_BYTES, "[server]") as u64;
+        Server {
+            listen,
+            data_dir: PathBuf::from(raw.data_dir.unwrap_or_else(|| defaults::DATA_DIR.into())),
+            shutdown_seconds,
+            min_free_bytes,
+        }
+    }
+
+    fn categories(&mut self, raw: Vec<Spanned<RawCategory>>) -> Categories {
+        let mut cats = Categories::default();
+        let mut parents: Vec<Option<Spanned<String>>> = Vec::new();
+        for entry in raw {
+            let c = entry.into_inner();
+            let idx = cats.list.len();
+            let slug = c.slug.get_ref().trim().to_string();
+            let entry_name = format!("[[category]] {slug:?}");
+            if !is_slug(&slug) {
+                self.at(&c.slug, format!("{entry_name}: slug must be 1-64 characters of a-z, 0-9 and single dashes inside; fix: e.g. \"hunan\" or \"world-news\""));
+            } else if RESERVED_SLUGS.contains(&slug.as_str()) {
+                self.at(&c.slug, format!("{entry_name}: slug {slug:?} clashes with the route /feeds/{slug}.rss; fix: choose another slug"));
+            }
+            let name = c.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                self.at(&c.name, format!("{entry_name}: name is empty; fix: give its display name"));
+            }
+            self.claim_names(&mut cats, &c, idx, &entry_name);
+            let max_items = self.int(c.max_items.as_ref(), &defaults::MAX_ITEMS, &entry_name) as usize;
+            let ttl_minutes = self.int(c.ttl_minutes.as_ref(), &defaults::TTL_MINUTES, &entry_name) as u32;
+            let description = c.description.trim().to_string();
+            let language = c.language.as_ref().map(|l| l.get_ref().trim().to_string());
+            if let (Some(l), Some(raw)) = (&language, &c.language) {
+                if !is_language_tag(l) {
+                    self.at(
+                        raw,
+                        format!("{entry_name}: language {l:?} is not a language code; fix: e.g. \"zh-CN\" or \"en\""),
+                    );
+                }
+            }
+            cats.list.push(Category {
+                slug,
+                name,
+                parent: None,
+                description,
+                aliases: c.aliases.into_iter().map(|a| a.into_inner().trim().to_string()).collect(),
+                max_items,
+                ttl_minutes,
+                language,
+                children: Vec::new(),
+            });
+            parents.push(c.parent);
+        }
+        self.link_parents(&mut cats, parents);
+        cats
+    }
+
+    /// Claims the category's slug, name and aliases in the tree's one namespace: each may
+    /// name one category only.
+    fn claim_names(&mut self, cats: &mut Categories, c: &RawCategory, idx: usize, entry_name: &str) {
+        let mut claimed = vec![(&c.slug, "slug"), (&c.name, "name")];
+        claimed.extend(c.aliases.iter().map(|a| (a, "alias")));
+        for (value, kind) in claimed {
+            let key = fold(value.get_ref());
+            if key.is_empty() {
+                self.at(value, format!("{entry_name}: an empty {kind}; fix: remove it"));
+                continue;
+            }
+            match cats.claim(key, idx) {
+                None => {}
+                Some(other) if other == idx && kind == "alias" => {
+                    let msg = format!(
+                        "{entry_name}: alias {:?} repeats a name of the same category; fix: remove it",
+                        value.get_ref()
+                    );
+                    self.at(value, msg);
+                }
+                Some(other) if other == idx => {}
+                Some(other) => {
+                    let other_slug = cats.list.get(other).map(|o| o.slug.clone()).unwrap_or_default();
+                    self.at(value, format!("{entry_name}: {kind} {:?} already names category {other_slug:?}; fix: every slug, name and alias must name one category", value.get_ref()));
+                }
+            }
+        }
+    }
+
+    fn link_parents(&mut self, cats: &mut Categories, parents: Vec<Option<Spanned<String>>>) {
+        for (idx, parent) in parents.into_iter().enumerate() {
+            let Some(parent) = parent else { continue };
+            let wanted = parent.get_ref().trim();
+            match cats.list.iter().position(|c| c.slug == wanted) {
+                Some(p) if p == idx => {
+                    let s = cats.list[idx].slug.clone();
+                    self.at(&parent, format!("[[category]] {s:?}: parent is the category itself; fix: name another slug or remove parent"));
+                }
+                Some(p) => {
+                    cats.list[idx].parent = Some(p);
+                    cats.list[p].children.push(idx);
+                }
+                None => {
+                    let s = cats.list[idx].slug.clone();
+                    let hint = match cats.lookup(wanted) {
+                        Some(c) => format!("use its slug {:?}", c.slug),
+                        None => "parent takes the slug of another [[category]]".into(),
+                    };
+                    self.at(
+                        &parent,
+                        format!("[[category]] {s:?}: parent {wanted:?} is not a category slug; fix: {hint}"),
+                    );
+                }
+            }
+        }
+        for idx in 0..cats.list.len() {
+            if let Some(cycle) = cats.cycle_from(idx) {
+                if cycle.iter().min() == Some(&idx) {
+                    let names: Vec<_> = cycle.iter().map(|&i| cats.list[i].slug.as_str()).collect();
+                    self.problems.push(format!(
+                        "{}: categories form a cycle of parents: {} -> {}; fix: one of them must have another parent or none",
+                        self.path.display(),
+                        names.join(" -> "),
+                        names[0]
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A slug: 1-64 of `a-z0-9`, single dashes inside.
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// RFC 4151: `authorityName "," date`, a DNS name or e-mail address and a `YYYY[-MM[-DD]]`;
+/// lowercase only, as the W3C validator's tag pattern demands of Atom ids.
+pub(super) fn is_tag_authority(s: &str) -> bool {
+    let Some((name, date)) = s.rsplit_once(',') else { return false };
+    let dns_ok = |d: &str| {
+        !d.is_empty()
+            && d.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            })
+    };
+    let name_ok = match name.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && local.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+                && dns_ok(domain)
+        }
+        None => dns_ok(name),
+    };
+    let date_ok = match date.len() {
+        4 => chrono::NaiveDate::parse_from_str(&format!("{date}-01-01"), "%Y-%m-%d").is_ok(),
+        7 => chrono::NaiveDate::parse_from_str(&format!("{date}-01"), "%Y-%m-%d").is_ok(),
+        10 => chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+        _ => false,
+    };
+    name_ok && date_ok
+}
