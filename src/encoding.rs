@@ -124,28 +124,20 @@ mod tests {
 
     #[test]
     fn negotiation_follows_q_values() {
-        use Encoding::*;
-        let cases: &[(Option<&str>, Option<Encoding>)] = &[
-            (None, Some(Identity)),
-            (Some(""), Some(Identity)),
-            (Some("gzip"), Some(Gzip)),
-            (Some("gzip, deflate, br"), Some(Brotli)),
-            (Some("br;q=0.5, gzip"), Some(Gzip)),
-            (Some("br;q=0, gzip;q=0"), Some(Identity)),
-            (Some("identity;q=0, gzip;q=0.1"), Some(Gzip)),
-            (Some("identity;q=0"), None),
-            (Some("*;q=0"), None),
-            (Some("*;q=0, identity"), Some(Identity)),
-            (Some("*"), Some(Brotli)),
-            (Some("*;q=0.5, gzip;q=0.4"), Some(Brotli)),
-            (Some("deflate"), Some(Identity)),
-            (Some("GZIP;Q=1.0"), Some(Gzip)),
-            (Some("x-gzip"), Some(Gzip)),
-            (Some("gzip;q=abc"), Some(Identity)),
+        // Grouped by the coding chosen: the highest q wins, ties prefer br then gzip, and
+        // identity is refused (406) only when nothing else is acceptable.
+        let chosen = [
+            (Some(Encoding::Brotli), vec!["gzip, deflate, br", "*", "*;q=0.5, gzip;q=0.4"]),
+            (Some(Encoding::Gzip), vec!["gzip", "br;q=0.5, gzip", "identity;q=0, gzip;q=0.1", "GZIP;Q=1.0", "x-gzip"]),
+            (Some(Encoding::Identity), vec!["", "br;q=0, gzip;q=0", "*;q=0, identity", "deflate", "gzip;q=abc"]),
+            (None, vec!["identity;q=0", "*;q=0"]),
         ];
-        for (accept, want) in cases {
-            assert_eq!(negotiate(*accept), *want, "{accept:?}");
+        for (want, accepts) in chosen {
+            for accept in accepts {
+                assert_eq!(negotiate(Some(accept)), want, "{accept:?}");
+            }
         }
+        assert_eq!(negotiate(None), Some(Encoding::Identity), "no Accept-Encoding");
     }
 
     #[test]

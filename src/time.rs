@@ -83,24 +83,11 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::{America::New_York, Asia::Shanghai};
-
-    fn at(s: &str) -> i64 {
-        DateTime::parse_from_rfc3339(s).unwrap().timestamp()
-    }
-
-    #[test]
-    fn dst_gap_and_overlap_resolve_deterministically() {
-        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-        // 2021-03-14 02:30 does not exist in New York: read with EST (-05:00).
-        assert_eq!(local_to_instant(local("2021-03-14 02:30"), New_York), at("2021-03-14T02:30:00-05:00"));
-        // 2021-11-07 01:30 exists twice: the earlier (EDT, -04:00).
-        assert_eq!(local_to_instant(local("2021-11-07 01:30"), New_York), at("2021-11-07T01:30:00-04:00"));
-    }
+    use chrono_tz::Asia::Shanghai;
 
     #[test]
     fn every_written_form_of_one_instant() {
-        let t = at("2021-09-03T00:00:00+08:00");
+        let t = 1_630_598_400; // 2021-09-03T00:00:00+08:00
         assert_eq!(rfc822(&site_time(Shanghai, t)), "Fri, 03 Sep 2021 00:00:00 +0800");
         assert_eq!(rfc3339(Shanghai, t), "2021-09-03T00:00:00+08:00");
         assert_eq!(http_date(t), "Thu, 02 Sep 2021 16:00:00 GMT");

@@ -21,38 +21,21 @@ fn err(extra: &str) -> String {
     parse(extra).expect_err("should be invalid").to_string()
 }
 
-const TREE: &str = r#"
-[[category]]
-slug = "domestic"
-name = "国内资讯"
-aliases = ["国内"]
-[[category]]
-slug = "hunan"
-name = "湖南新闻"
-parent = "domestic"
-[[category]]
-slug = "changsha"
-name = "长沙"
-parent = "hunan"
-[[category]]
-slug = "world"
-name = "国际"
-"#;
-
 #[test]
 fn defaults_apply() {
-    let c = parse(TREE).unwrap();
+    let c = parse("").unwrap();
     assert_eq!(c.site.language, "zh-CN");
     assert_eq!(c.site.timezone, chrono_tz::Asia::Shanghai);
     assert_eq!(c.site.base_url.as_str(), "https://news.example.com/");
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
-    assert_eq!(c.categories.list[1].max_items, 50);
-    assert_eq!(c.categories.list[1].ttl_minutes, 30);
+    let tree = for_tests();
+    assert_eq!(tree.categories.list[1].max_items, 50);
+    assert_eq!(tree.categories.list[1].ttl_minutes, 30);
 }
 
 #[test]
 fn tree_is_resolved() {
-    let c = parse(TREE).unwrap();
+    let c = for_tests();
     let cats = &c.categories;
     let dom = cats.by_slug("domestic").unwrap();
     assert_eq!(cats.subtree(dom).len(), 3);
@@ -62,7 +45,7 @@ fn tree_is_resolved() {
 
 #[test]
 fn resolves_every_reference_form() {
-    let c = parse(TREE).unwrap();
+    let c = for_tests();
     let hunan = c.categories.by_slug("hunan").unwrap();
     for r in [
         "hunan",
@@ -140,7 +123,7 @@ fn tag_authorities() {
 
 #[test]
 fn whole_number_settings_take_their_defaults_and_ranges_from_one_table() {
-    let c = parse(TREE).unwrap();
+    let c = for_tests();
     assert_eq!(c.server.shutdown_seconds, defaults::SHUTDOWN_SECONDS.default as u64);
     assert_eq!(c.server.min_free_bytes, 64 << 20);
     assert_eq!(c.ingest.max_body_bytes, 10 << 20);
