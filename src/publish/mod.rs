@@ -1,0 +1,240 @@
+//! Ready-to-send feeds: store -> feed -> bytes, once per change.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `mod.rs` | [`Publisher`]: writes through it (so invalidation is part of every write), invalidation, WebSub topics |
+//! | `cache.rs` | ready entries (bytes, codings, ETags, Last-Modified) in per-key slots |
+//! | `render.rs` | store -> prepared feed -> the bytes of a representation |
+//! | `scheduler.rs` | releasing scheduled articles when due |
+//!
+//! The [`Publisher`] is the daemon's shared state. It reads what a feed needs from the
+//! store, has `feed/` prepare and render it, and keeps the bytes with their ETag and
+//! Last-Modified (and, on first demand, each compressed coding) until a write to one of
+//! the feed's categories invalidates them. A request for an unchanged feed does no store
+//! read, no rendering and no compression. Concurrent requests for a feed that is not
+//! ready wait for one render (a per-entry lock), and writes go through the publisher so
+//! that invalidation is part of every write.
+
+mod cache;
+mod render;
+mod scheduler;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::config::SITE_SLUG as ALL;
+use crate::feed::{self, Format, Target};
+use crate::model::{Article, StoredArticle};
+use crate::store::{Store, StoreError, Written};
+use crate::time::now;
+use crate::websub::WebSub;
+use cache::Cache;
+use render::scope;
+
+pub use cache::{Entry, Key, Representation, Stats, Variant};
+pub use scheduler::run_scheduler;
+
+/// Why a representation could not be produced.
+#[derive(Debug)]
+pub enum PublishError {
+    /// The store failed.
+    Store(StoreError),
+    /// A renderer failed (it should not: the data is normalized).
+    Render(String),
+    /// An archive day without articles: there is no such document.
+    NoSuchArchive,
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishError::Store(e) => write!(f, "{e}"),
+            PublishError::Render(e) => write!(f, "rendering failed: {e}"),
+            PublishError::NoSuchArchive => write!(f, "no such archive"),
+        }
+    }
+}
+
+impl From<StoreError> for PublishError {
+    fn from(e: StoreError) -> Self {
+        PublishError::Store(e)
+    }
+}
+
+/// The daemon's shared state: config, store and the cache of rendered feeds.
+pub struct Publisher {
+    config: Arc<Config>,
+    store: Arc<Store>,
+    /// Ready representations. A write removes the slots of the feeds it changes, so a
+    /// request after the write gets a fresh slot; a render still running in a removed
+    /// slot only serves the requests that came before the write.
+    cache: Cache,
+    /// Wakes the scheduler when a write stores an article dated in the future.
+    pub scheduled: Notify,
+    /// Tells WebSub hubs about changed feeds.
+    pub websub: Arc<WebSub>,
+    /// Work counters.
+    pub stats: Stats,
+}
+
+/// Records in the store every feed `config` has (ids, first-seen and config-change times)
+/// and makes it durable.
+pub fn sync_feeds(config: &Config, store: &Store, now: i64) -> Result<(), StoreError> {
+    let mut feeds = vec![(ALL.to_string(), feed::signature(config, Target::All))];
+    for (i, c) in config.categories.list.iter().enumerate() {
+        feeds.push((c.slug.clone(), feed::signature(config, Target::Category(i))));
+    }
+    store.sync_feeds(&feeds, now, &config.site.tag_authority)?;
+    store.release_due(now)?;
+    store.flush()
+}
+
+impl Publisher {
+    /// A publisher over an open store; records the config's feeds in it first and
+    /// releases articles that fell due while it was closed.
+    pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<Publisher, StoreError> {
+        sync_feeds(&config, &store, now())?;
+        Ok(Publisher {
+            websub: WebSub::new(config.hubs.clone()),
+            config,
+            store,
+            cache: Cache::default(),
+            scheduled: Notify::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// The configuration being served.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The feed a slug names in URLs (`all` or a category slug).
+    pub fn target(&self, slug: &str) -> Option<Target> {
+        if slug == ALL {
+            return Some(Target::All);
+        }
+        self.config.categories.by_slug(slug).map(Target::Category)
+    }
+
+    /// The most items the feed shows (the bound of `?limit`).
+    pub fn max_items(&self, target: Target) -> usize {
+        match target {
+            Target::All => self.config.site.max_items,
+            Target::Category(i) => self.config.categories.list[i].max_items,
+        }
+    }
+
+    /// The entry if it is ready now, without blocking (for the request hot path).
+    pub fn ready(&self, key: Key) -> Option<Arc<Entry>> {
+        self.cache.ready(key)
+    }
+
+    /// The entry, rendered now if no ready copy is cached (blocking: call it off the
+    /// async executor).
+    pub fn get(&self, key: Key) -> Result<Arc<Entry>, PublishError> {
+        self.cache.get_or_render(key, || self.render(key))
+    }
+
+    /// Drops the ready copies of the feeds showing these categories (each, its ancestors,
+    /// and the site feed): the next request for them renders from the store.
+    pub fn invalidate(&self, touched: &BTreeSet<String>) {
+        let cats = &self.config.categories;
+        let mut targets = vec![Target::All];
+        for slug in touched {
+            if let Some(i) = cats.by_slug(slug) {
+                targets.push(Target::Category(i));
+                targets.extend(cats.ancestors(i).into_iter().map(Target::Category));
+            }
+        }
+        self.cache.drop_feeds(&targets);
+        let topics: Vec<String> = targets
+            .iter()
+            .flat_map(|&t| {
+                let slug = self.slug(t).to_string();
+                let base = self.config.site.base_url.as_str();
+                Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
+            })
+            .collect();
+        self.websub.notify(&topics);
+    }
+
+    /// Stores articles (or, with `dry_run`, says what storing them would do). Returns once
+    /// the write is durable; the very next request sees it.
+    pub fn ingest(&self, articles: Vec<Article>, dry_run: bool) -> Result<Vec<Written>, StoreError> {
+        let authority = &self.config.site.tag_authority;
+        let now = now();
+        if dry_run {
+            return self.store.preview(articles, now, authority);
+        }
+        let future = articles.iter().any(|a| a.published > now);
+        let bytes: usize =
+            articles.iter().map(|a| 1024 + a.title.len() + a.content_html.as_ref().map_or(0, String::len)).sum();
+        self.store.ensure_space(bytes as u64, self.config.server.min_free_bytes)?;
+        let report = self.store.upsert_durable(articles, now, authority)?;
+        if !report.touched.is_empty() {
+            self.invalidate(&report.touched);
+        }
+        if future {
+            self.scheduled.notify_one();
+        }
+        Ok(report.written)
+    }
+
+    /// Deletes an article from the store and every feed; whether it existed. Durable on return.
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.ensure_space(4096, self.config.server.min_free_bytes)?;
+        match self.store.delete(id, now())? {
+            None => Ok(false),
+            Some(touched) => {
+                if !touched.is_empty() {
+                    self.invalidate(&touched);
+                }
+                self.store.sync()?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Releases the scheduled articles that are due: their feeds change (their change
+    /// time becomes the due time) and are re-rendered on the next request. Returns the
+    /// next due instant, if any.
+    pub fn release_due(&self) -> Result<Option<i64>, StoreError> {
+        let now = now();
+        let touched = self.store.release_due(now)?;
+        if !touched.is_empty() {
+            self.invalidate(&touched);
+            self.store.sync()?;
+            tracing::info!("released scheduled articles in {}", touched.iter().cloned().collect::<Vec<_>>().join(", "));
+        }
+        self.store.next_due(now)
+    }
+
+    /// Streams every record of the store to `emit` (a backup while serving).
+    pub fn export(
+        &self,
+        emit: impl FnMut(&crate::store::ExportRecord) -> std::io::Result<()>,
+    ) -> Result<usize, StoreError> {
+        self.store.export(emit)
+    }
+
+    /// The stored article with this id (scheduled ones included).
+    pub fn article(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
+        self.store.get(id)
+    }
+
+    /// A page of published articles, newest first, of a category (with descendants) or the
+    /// whole site, after a cursor; with the next page's cursor.
+    pub fn list(
+        &self,
+        target: Target,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<StoredArticle>, Option<String>), StoreError> {
+        let subtree = self.subtree_slugs(target);
+        self.store.page(scope(&subtree), limit, now(), after)
+    }
+}

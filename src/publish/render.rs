@@ -1,0 +1,151 @@
+//! What the publisher renders: a feed's newest items or one archive day read from the
+//! store, prepared by `feed` and rendered in the representation asked for, with the
+//! validators the cache keeps beside the bytes.
+
+use std::sync::atomic::Ordering;
+
+use chrono::NaiveDate;
+
+use super::cache::{entry, Entry, Key, Representation};
+use super::{PublishError, Publisher};
+use crate::config::SITE_SLUG as ALL;
+use crate::feed::{self, FeedDoc, Format, Target};
+use crate::store::{FeedMeta, Scope, StoreError};
+use crate::time::{self, now};
+
+/// Seconds readers may cache an archive document (they change only when one of their own
+/// articles does).
+const ARCHIVE_MAX_AGE: u32 = 86_400;
+
+impl Publisher {
+    /// The HTML page of one article, if the id is stored and published.
+    pub fn article_page(&self, id: &str) -> Result<Option<String>, PublishError> {
+        let Some(stored) = self.store.get(id)? else { return Ok(None) };
+        if !stored.is_published_at(now()) {
+            return Ok(None);
+        }
+        let meta = self.meta(ALL)?;
+        let doc = feed::prepare(&self.config, Target::All, &meta.feed_id, meta.changed, std::slice::from_ref(&stored));
+        Ok(Some(feed::html::article_page(&doc, &doc.items[0])))
+    }
+
+    /// The stored change time of `target`'s feed: the latest of its subtree's.
+    pub(super) fn changed(&self, target: Target) -> Result<i64, StoreError> {
+        let mut changed = self.meta(self.slug(target))?.changed;
+        for s in self.subtree_slugs(target).iter().flatten() {
+            changed = changed.max(self.meta(s)?.changed);
+        }
+        Ok(changed)
+    }
+
+    pub(super) fn slug(&self, target: Target) -> &str {
+        match target {
+            Target::All => ALL,
+            Target::Category(i) => self.config.categories.list[i].slug.as_str(),
+        }
+    }
+
+    /// Prepares the feed document of `target` (its newest `limit` items) from the store,
+    /// linking the archive of its oldest item's day when older articles may exist.
+    pub fn prepare(&self, target: Target, limit: Option<usize>) -> Result<FeedDoc, PublishError> {
+        let subtree = self.subtree_slugs(target);
+        let changed = self.changed(target)?;
+        let count = limit.unwrap_or_else(|| self.max_items(target));
+        let articles = self.store.newest(scope(&subtree), count, now())?;
+        let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, changed, &articles);
+        doc.self_query = limit.map(|n| format!("?limit={n}")).unwrap_or_default();
+        if articles.len() == count {
+            doc.history.prev = articles.last().map(|a| self.day_of(a.article.published).to_string());
+        }
+        Ok(doc)
+    }
+
+    /// Prepares the RFC 5005 archive of `target` for `day`: every article published that
+    /// day (site time), with links to the neighbouring archive days and the current feed.
+    pub fn prepare_archive(&self, target: Target, day: NaiveDate) -> Result<FeedDoc, PublishError> {
+        let tz = self.config.site.timezone;
+        let start = time::day_start(tz, day);
+        let next_day = day.succ_opt().ok_or(PublishError::NoSuchArchive)?;
+        let end = time::day_start(tz, next_day);
+        let subtree = self.subtree_slugs(target);
+        let now = now();
+        let articles = self.store.between(scope(&subtree), start, end, now)?;
+        if articles.is_empty() {
+            return Err(PublishError::NoSuchArchive);
+        }
+        // The document's own time changes only with its own articles.
+        let updated = articles.iter().map(|a| a.modified.max(a.updated)).max().unwrap_or(start);
+        let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, updated, &articles);
+        doc.title = format!("{} ({day})", doc.title);
+        doc.history = feed::History {
+            archive: Some(day.to_string()),
+            prev: self.store.newest_before(scope(&subtree), start, now)?.map(|t| self.day_of(t).to_string()),
+            next: self.store.oldest_from(scope(&subtree), end, now)?.map(|t| self.day_of(t).to_string()),
+        };
+        Ok(doc)
+    }
+
+    /// The site-time day of an instant.
+    fn day_of(&self, t: i64) -> NaiveDate {
+        time::site_day(self.config.site.timezone, t)
+    }
+
+    fn meta(&self, slug: &str) -> Result<FeedMeta, StoreError> {
+        Ok(self.store.feed_meta(slug)?.unwrap_or_else(|| FeedMeta::new(slug, 0, &self.config.site.tag_authority, "")))
+    }
+
+    pub(super) fn render(&self, key: Key) -> Result<Entry, PublishError> {
+        self.stats.renders.fetch_add(1, Ordering::Relaxed);
+        if let Representation::Opml(format) = key.repr {
+            return self.render_opml(format);
+        }
+        let (doc, last_modified, max_age) = match key.archive {
+            None => {
+                let doc = self.prepare(key.target, key.limit)?;
+                let (t, age) = (doc.updated.timestamp(), doc.ttl_minutes * 60);
+                (doc, t, age)
+            }
+            // HTTP validators of an archive follow the feed's change time (a delete in it
+            // must never be answered 304 by date), its document keeps its own time.
+            Some(day) => (self.prepare_archive(key.target, day)?, self.changed(key.target)?, ARCHIVE_MAX_AGE),
+        };
+        let (body, content_type) = match key.repr {
+            Representation::Feed(format) => {
+                let body = feed::render(&doc, format).map_err(|e| PublishError::Render(e.to_string()))?;
+                (body, format.content_type())
+            }
+            Representation::Page => (feed::html::feed_page(&doc).into_bytes(), feed::HTML_CONTENT_TYPE),
+            Representation::Home => (feed::html::home_page(&doc, &self.config).into_bytes(), feed::HTML_CONTENT_TYPE),
+            Representation::Opml(_) => unreachable!("rendered above"),
+        };
+        Ok(entry(body, content_type, last_modified, max_age))
+    }
+
+    /// The OPML list depends on the config only; its time is when the store first saw the
+    /// newest of the feeds.
+    fn render_opml(&self, format: Format) -> Result<Entry, PublishError> {
+        let mut seen = self.meta(ALL)?.seen;
+        for c in &self.config.categories.list {
+            seen = seen.max(self.meta(&c.slug)?.seen);
+        }
+        let body = feed::opml::render(&self.config, format);
+        Ok(entry(body, feed::OPML_CONTENT_TYPE, seen, self.config.site.ttl_minutes * 60))
+    }
+
+    /// The categories a feed shows (its subtree); `None` for the whole site.
+    pub(super) fn subtree_slugs(&self, target: Target) -> Option<Vec<&str>> {
+        let cats = &self.config.categories;
+        match target {
+            Target::All => None,
+            Target::Category(i) => Some(cats.subtree(i).into_iter().map(|j| cats.list[j].slug.as_str()).collect()),
+        }
+    }
+}
+
+/// The store's scope of a feed's subtree (`None`: the whole site).
+pub(super) fn scope<'a>(subtree: &'a Option<Vec<&'a str>>) -> Scope<'a> {
+    match subtree {
+        None => Scope::Site,
+        Some(slugs) => Scope::Categories(slugs),
+    }
+}
