@@ -1,7 +1,9 @@
 # Shared by bench/run and bench/scale (sourced, not run). Expects `set -euo pipefail` and
 # the current directory at the repository root.
 
-BIN=target/release/sihai
+# SIHAI_BIN: the sihai binary measured (another build, e.g. scripts/compare-release's
+# target/compare/sihai-old, for a before/after on one machine; with SKIP_BUILD=1).
+BIN=${SIHAI_BIN:-target/release/sihai}
 GEN=target/release/examples/gen_corpus
 CONFIG=${CONFIG:-config/sihai.toml}
 SEED=${SEED:-1}
@@ -40,7 +42,7 @@ build() {
 }
 
 machine() {
-    say "source: $(git describe --always --dirty 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified)'); $(rustc --version)"
+    say "source: $(git describe --always --dirty 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified)'); binary $BIN ($("$BIN" --version 2>/dev/null)); $(rustc --version)"
     say "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
 }
 
