@@ -59,7 +59,15 @@ impl Daemon {
         let publisher = Arc::new(Publisher::new(config.clone(), store.clone()).map_err(StartError::Store)?);
         let tokens = Tokens::load(&config, &config.server.data_dir).map_err(StartError::Tokens)?;
         tracing::info!("ingest API tokens from {}", tokens.origin);
-        Ok(Daemon { config, store, state: Arc::new(State::new(publisher, tokens)) })
+        let fd_limit = crate::http::conn::raise_fd_limit();
+        let state = State::new(publisher, tokens, fd_limit);
+        tracing::info!(
+            "at most {} connections ({} per client address; file-descriptor limit {})",
+            state.connections.max_connections(),
+            state.limits.max_connections_per_address,
+            fd_limit.map_or("unknown".to_string(), |n| n.to_string())
+        );
+        Ok(Daemon { config, store, state: Arc::new(state) })
     }
 
     /// The runtime the daemon runs on. Renders and compressions run on its blocking pool;

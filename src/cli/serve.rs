@@ -38,6 +38,9 @@ pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<Pa
         let stop = stop_signal()?;
         daemon.run(listener, stop).await.context("flushing the store at shutdown")
     })?;
+    // The deadline holds: a render or store read still running on the blocking pool (the
+    // store is flushed, nothing acknowledged is left) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     tracing::info!("stopped");
     Ok(Outcome::Ok)
 }

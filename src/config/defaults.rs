@@ -33,6 +33,55 @@ pub const MIN_FREE_BYTES: IntSetting =
 pub const MAX_BODY_BYTES: IntSetting =
     IntSetting { key: "max_body_bytes", default: 10 * 1024 * 1024, range: 1024..=i64::MAX, fix: "at least 1024" };
 
+/// `[server] header_timeout_seconds`: a request's header must arrive within this.
+/// hyper counts the wait for the next request on a kept-alive HTTP/1 connection as header
+/// time, so it also bounds that wait. nginx: `client_header_timeout` 60 s.
+pub const HEADER_TIMEOUT: IntSetting =
+    IntSetting { key: "header_timeout_seconds", default: 20, range: 1..=60, fix: "seconds from 1 to 60" };
+/// `[server] idle_timeout_seconds`: a connection with no request in flight and nothing
+/// sent for this long is closed (HTTP/2 included). nginx: `keepalive_timeout` 75 s.
+pub const IDLE_TIMEOUT: IntSetting =
+    IntSetting { key: "idle_timeout_seconds", default: 60, range: 1..=75, fix: "seconds from 1 to 75" };
+/// `[server] body_timeout_seconds`: a request body must arrive whole within this.
+/// nginx: `client_body_timeout` 60 s (between reads; here for the whole body).
+pub const BODY_TIMEOUT: IntSetting =
+    IntSetting { key: "body_timeout_seconds", default: 60, range: 1..=60, fix: "seconds from 1 to 60" };
+/// `[server] write_timeout_seconds`: a client that accepts no byte of its response for
+/// this long is dropped. nginx: `send_timeout` 60 s.
+pub const WRITE_TIMEOUT: IntSetting =
+    IntSetting { key: "write_timeout_seconds", default: 60, range: 1..=60, fix: "seconds from 1 to 60" };
+/// `[server] max_connections`: open connections at once (lowered to fit the process's
+/// file-descriptor limit at start).
+pub const MAX_CONNECTIONS: IntSetting =
+    IntSetting { key: "max_connections", default: 2048, range: 2..=1_000_000, fix: "a number from 2 to 1000000" };
+/// `[server] max_connections_per_address`: open connections from one client address.
+pub const MAX_CONNECTIONS_PER_ADDRESS: IntSetting = IntSetting {
+    key: "max_connections_per_address",
+    default: 64,
+    range: 1..=1_000_000,
+    fix: "a number from 1 to 1000000",
+};
+/// `[server] auth_failures_per_minute`: failed authentications one client address may make
+/// in a minute before it is answered 429 until the minute is over.
+pub const AUTH_FAILURES_PER_MINUTE: IntSetting =
+    IntSetting { key: "auth_failures_per_minute", default: 30, range: 1..=100_000, fix: "a number from 1 to 100000" };
+/// `[server] cache_bytes`: the most bytes of ready representations (feeds, pages,
+/// archives, `?limit` variants, their codings) kept at once; least recently used out first.
+pub const CACHE_BYTES: IntSetting = IntSetting {
+    key: "cache_bytes",
+    default: 256 * 1024 * 1024,
+    range: 1024 * 1024..=i64::MAX,
+    fix: "bytes, at least 1048576",
+};
+/// `[ingest] requests_per_minute`: write requests one token may make in a minute (0: no
+/// limit, the default: publishing systems are trusted with their own tokens).
+pub const REQUESTS_PER_MINUTE: IntSetting = IntSetting {
+    key: "requests_per_minute",
+    default: 0,
+    range: 0..=1_000_000,
+    fix: "a number from 0 (no limit) to 1000000",
+};
+
 /// `[site] language`.
 pub const LANGUAGE: &str = "zh-CN";
 /// `[site] timezone`.

@@ -19,8 +19,10 @@ mod validate;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use url::Url;
 
 pub use tree::{fold, Categories, Category};
@@ -82,6 +84,8 @@ pub struct Ingest {
     pub token_file: Option<PathBuf>,
     /// Largest request body the API reads.
     pub max_body_bytes: u64,
+    /// Write requests one token may make in a minute; 0: no limit.
+    pub requests_per_minute: u32,
 }
 
 /// The `[server]` table.
@@ -95,6 +99,33 @@ pub struct Server {
     pub shutdown_seconds: u64,
     /// Free disk space writes always leave (below it they answer 507).
     pub min_free_bytes: u64,
+    /// What one client may make the daemon hold or do.
+    pub limits: Limits,
+}
+
+/// The `[server]` limits that keep hostile clients from holding the daemon: timeouts,
+/// connection caps, which peers may say who the client is, failed-token throttling, and
+/// the memory ceiling of ready representations.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A request's header must arrive within this.
+    pub header_timeout: Duration,
+    /// A connection with no request in flight and nothing sent for this long is closed.
+    pub idle_timeout: Duration,
+    /// A request body must arrive whole within this.
+    pub body_timeout: Duration,
+    /// A client that accepts no byte of its response for this long is dropped.
+    pub write_timeout: Duration,
+    /// Open connections at once (before the file-descriptor limit is applied).
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_connections_per_address: usize,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client (a proxy in front).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Failed authentications one address may make in a minute before 429.
+    pub auth_failures_per_minute: u32,
+    /// The most bytes of ready representations kept at once.
+    pub cache_bytes: u64,
 }
 
 /// A configuration that cannot be used, with every problem found.

@@ -152,3 +152,23 @@ fn whole_number_settings_take_their_defaults_and_ranges_from_one_table() {
         assert!(e.contains(want), "{extra}\n=> {e}");
     }
 }
+
+#[test]
+fn client_limits_default_to_no_longer_than_nginx() {
+    let l = parse("").unwrap().server.limits;
+    let secs = |d: std::time::Duration| d.as_secs();
+    // nginx: client_header_timeout 60, keepalive_timeout 75, client_body_timeout 60, send_timeout 60.
+    assert_eq!(
+        (secs(l.header_timeout), secs(l.idle_timeout), secs(l.body_timeout), secs(l.write_timeout)),
+        (20, 60, 60, 60)
+    );
+    assert!(secs(l.header_timeout) <= 60 && secs(l.idle_timeout) <= 75);
+    assert_eq!((l.max_connections, l.max_connections_per_address, l.auth_failures_per_minute), (2048, 64, 30));
+    assert_eq!(l.cache_bytes, 256 << 20);
+    assert!(l.trusted_proxies.is_empty(), "no proxy is trusted unless named");
+    let c = parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\", \"10.1.2.3/8\"]\n").unwrap();
+    let nets: Vec<String> = c.server.limits.trusted_proxies.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "10.0.0.0/8"]);
+    assert!(err("[server]\ntrusted_proxies = [\"localhost\"]\n").contains("trusted_proxies entry \"localhost\""));
+    assert!(err("[server]\nidle_timeout_seconds = 300\n").contains("idle_timeout_seconds = 300 is out of range"));
+}

@@ -4,15 +4,17 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
 use super::defaults::{self, IntSetting};
 use super::tree::{fold, Categories, Category};
-use super::{Config, ConfigError, Ingest, Server, Site, SITE_SLUG};
+use super::{Config, ConfigError, Ingest, Limits, Server, Site, SITE_SLUG};
 use crate::text::line_of;
 
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
@@ -55,6 +57,7 @@ struct RawConfig {
 struct RawIngest {
     token_file: Option<String>,
     max_body_bytes: Option<Spanned<i64>>,
+    requests_per_minute: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +86,16 @@ struct RawServer {
     data_dir: Option<String>,
     shutdown_seconds: Option<Spanned<i64>>,
     min_free_bytes: Option<Spanned<i64>>,
+    header_timeout_seconds: Option<Spanned<i64>>,
+    idle_timeout_seconds: Option<Spanned<i64>>,
+    body_timeout_seconds: Option<Spanned<i64>>,
+    write_timeout_seconds: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
+    max_connections_per_address: Option<Spanned<i64>>,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
+    auth_failures_per_minute: Option<Spanned<i64>>,
+    cache_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -211,7 +224,9 @@ impl Validator<'_> {
 
     fn ingest(&mut self, raw: RawIngest) -> Ingest {
         let max_body_bytes = self.int(raw.max_body_bytes.as_ref(), &defaults::MAX_BODY_BYTES, "[ingest]") as u64;
-        Ingest { token_file: raw.token_file.map(PathBuf::from), max_body_bytes }
+        let requests_per_minute =
+            self.int(raw.requests_per_minute.as_ref(), &defaults::REQUESTS_PER_MINUTE, "[ingest]") as u32;
+        Ingest { token_file: raw.token_file.map(PathBuf::from), max_body_bytes, requests_per_minute }
     }
 
     fn base_url(&mut self, raw: &Spanned<String>, key: &str) -> Option<Url> {
@@ -253,26 +268,71 @@ impl Validator<'_> {
 
     fn server(&mut self, raw: RawServer) -> Server {
         let default_listen: SocketAddr = defaults::LISTEN.parse().expect("the default listen address parses");
-        let listen = match raw.listen {
+        let listen = match &raw.listen {
             None => default_listen,
             Some(s) => match s.get_ref().parse() {
                 Ok(a) => a,
                 Err(_) => {
                     let l = s.get_ref().clone();
                     let fix = defaults::LISTEN;
-                    self.at(&s, format!("[server] listen {l:?} is not an address; fix: IP:PORT such as {fix:?}"));
+                    self.at(s, format!("[server] listen {l:?} is not an address; fix: IP:PORT such as {fix:?}"));
                     default_listen
                 }
             },
         };
         let shutdown_seconds = self.int(raw.shutdown_seconds.as_ref(), &defaults::SHUTDOWN_SECONDS, "[server]") as u64;
         let min_free_bytes = self.int(raw.min_free_bytes.as_ref(), &defaults::MIN_FREE_BYTES, "[server]") as u64;
+        let limits = self.limits(&raw);
         Server {
             listen,
             data_dir: PathBuf::from(raw.data_dir.unwrap_or_else(|| defaults::DATA_DIR.into())),
             shutdown_seconds,
             min_free_bytes,
+            limits,
         }
+    }
+
+    fn limits(&mut self, raw: &RawServer) -> Limits {
+        let mut seconds = |value: &Option<Spanned<i64>>, setting| {
+            Duration::from_secs(self.int(value.as_ref(), setting, "[server]") as u64)
+        };
+        let header_timeout = seconds(&raw.header_timeout_seconds, &defaults::HEADER_TIMEOUT);
+        let idle_timeout = seconds(&raw.idle_timeout_seconds, &defaults::IDLE_TIMEOUT);
+        let body_timeout = seconds(&raw.body_timeout_seconds, &defaults::BODY_TIMEOUT);
+        let write_timeout = seconds(&raw.write_timeout_seconds, &defaults::WRITE_TIMEOUT);
+        let server = "[server]";
+        Limits {
+            header_timeout,
+            idle_timeout,
+            body_timeout,
+            write_timeout,
+            max_connections: self.int(raw.max_connections.as_ref(), &defaults::MAX_CONNECTIONS, server) as usize,
+            max_connections_per_address: self.int(
+                raw.max_connections_per_address.as_ref(),
+                &defaults::MAX_CONNECTIONS_PER_ADDRESS,
+                server,
+            ) as usize,
+            trusted_proxies: raw.trusted_proxies.iter().filter_map(|p| self.network(p)).collect(),
+            auth_failures_per_minute: self.int(
+                raw.auth_failures_per_minute.as_ref(),
+                &defaults::AUTH_FAILURES_PER_MINUTE,
+                server,
+            ) as u32,
+            cache_bytes: self.int(raw.cache_bytes.as_ref(), &defaults::CACHE_BYTES, server) as u64,
+        }
+    }
+
+    /// An address (`10.0.0.5`, `::1`) or CIDR range (`10.0.0.0/8`) of `trusted_proxies`.
+    fn network(&mut self, raw: &Spanned<String>) -> Option<IpNet> {
+        let text = raw.get_ref().trim();
+        if let Ok(net) = text.parse::<IpNet>() {
+            return Some(net.trunc());
+        }
+        if let Ok(addr) = text.parse::<std::net::IpAddr>() {
+            return Some(IpNet::from(addr));
+        }
+        self.at(raw, format!("[server] trusted_proxies entry {text:?} is not an address or CIDR range; fix: e.g. \"127.0.0.1\" or \"10.0.0.0/8\""));
+        None
     }
 
     fn categories(&mut self, raw: Vec<Spanned<RawCategory>>) -> Categories {

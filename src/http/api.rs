@@ -56,10 +56,21 @@ pub async fn post(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
     if declared.is_some_and(|n| n > max) {
         return too_large(max);
     }
-    let body: Bytes = match Limited::new(req.into_body(), max as usize).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(max),
-        Err(e) => return response::json_error(StatusCode::BAD_REQUEST, &format!("could not read the body: {e}"), &[]),
+    // The whole body within `body_timeout`: a body trickled a byte at a time cannot hold
+    // the request (and its connection) longer.
+    let deadline = state.limits.body_timeout;
+    let body: Bytes = match tokio::time::timeout(deadline, Limited::new(req.into_body(), max as usize).collect()).await
+    {
+        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(max),
+        Ok(Err(e)) => {
+            return response::json_error(StatusCode::BAD_REQUEST, &format!("could not read the body: {e}"), &[])
+        }
+        Err(_) => {
+            let msg =
+                format!("the body did not arrive within {} s ([server] body_timeout_seconds)", deadline.as_secs());
+            return response::json_error(StatusCode::REQUEST_TIMEOUT, &msg, &[]);
+        }
     };
     blocking(state, move |s| ingest_body(s, &body, kind, dry_run)).await
 }

@@ -3,6 +3,7 @@
 //! then the one handler runs. Feeds and pages come ready (`ready.rs`); article pages and
 //! API work run on the blocking pool. A panic while routing or handling becomes a 500.
 
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -15,7 +16,8 @@ use super::route::{Refusal, Route};
 use super::{api, ready, State};
 
 /// Answers one request.
-pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr) -> Response<Body> {
+    let _ = peer; // the client's address: for per-address limits (issue 12)
     let path = req.uri().path();
     let parsed = catch_unwind(AssertUnwindSafe(|| Route::parse(path, req.uri().query(), &state.publisher)));
     let route = match parsed {

@@ -5,6 +5,7 @@
 //!
 //! | file | owns |
 //! |---|---|
+//! | `conn.rs` | what one connection may hold: caps, the idle and stalled-write watchdog |
 //! | `route.rs` | the one route table: path and query -> [`route::Route`], allowed methods |
 //! | `handle.rs` | one request: route, method, token, the handler; panics -> 500 |
 //! | `ready.rs` | ready feeds and pages: codings, conditional GET, first renders |
@@ -12,23 +13,32 @@
 //! | `response.rs` | building responses |
 
 mod api;
+pub mod conn;
 mod handle;
 mod ready;
 mod response;
 pub mod route;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::auth::Tokens;
+use crate::config::Limits;
 use crate::publish::Publisher;
+use conn::{Registry, Watched};
+
+/// Streams one HTTP/2 connection may have open at once.
+const MAX_STREAMS: u32 = 100;
+/// How often a run of failing `accept`s is logged (with its count).
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// What every request handler shares.
 pub struct State {
@@ -41,47 +51,43 @@ pub struct State {
     /// being built, brotli's window): a burst of first requests for every feed, each on
     /// its own blocking thread, was most of the daemon's peak memory.
     pub renders: tokio::sync::Semaphore,
+    /// What one client may hold or do (`[server]` limits).
+    pub limits: Limits,
+    /// The open connections, for the caps.
+    pub connections: Arc<Registry>,
 }
 
 impl State {
-    /// The state of a server for `publisher`, accepting `tokens`.
-    pub fn new(publisher: Arc<Publisher>, tokens: Tokens) -> State {
+    /// The state of a server for `publisher`, accepting `tokens`, with the config's limits
+    /// (the connection cap fitted under `fd_limit`).
+    pub fn new(publisher: Arc<Publisher>, tokens: Tokens, fd_limit: Option<u64>) -> State {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        State { publisher, tokens, renders: tokio::sync::Semaphore::new(cores) }
+        let limits = publisher.config().server.limits.clone();
+        let connections = Arc::new(Registry::new(&limits, fd_limit));
+        State { publisher, tokens, renders: tokio::sync::Semaphore::new(cores), limits, connections }
     }
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then lets in-flight
 /// requests finish (up to `deadline`; `[server] shutdown_seconds`).
 pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>, deadline: Duration) {
-    let builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new());
+    // hyper's timeouts act only with a timer. Half-closed clients (a request, then
+    // shutdown of their write side) still get their answer.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(state.limits.header_timeout).half_close(true);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(MAX_STREAMS);
     let graceful = GracefulShutdown::new();
+    let mut failing = AcceptFailures::default();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let service = service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, std::convert::Infallible>(handle::handle(req, state).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                });
-            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    failing.recovered();
+                    serve_connection(stream, peer, &state, &builder, &graceful);
+                }
+                Err(e) => tokio::time::sleep(failing.failed(&e)).await,
+            },
             _ = &mut shutdown => break,
         }
     }
@@ -90,5 +96,81 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(deadline) => tracing::warn!("in-flight requests still running after {deadline:?}; closing them"),
+    }
+}
+
+/// Admits one connection (or refuses it at a cap) and serves it until it ends, its
+/// watchdog closes it, or the server shuts down.
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: &Arc<State>,
+    builder: &Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+) {
+    let admitted = match state.connections.admit(peer.ip()) {
+        Ok(a) => a,
+        Err(refused) => return refuse(stream, peer, refused),
+    };
+    let _ = stream.set_nodelay(true);
+    let activity = admitted.activity.clone();
+    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let service = {
+        let (state, activity) = (state.clone(), activity.clone());
+        service_fn(move |req| {
+            let (state, activity) = (state.clone(), activity.clone());
+            async move {
+                let _in_flight = activity.enter();
+                Ok::<_, std::convert::Infallible>(handle::handle(req, state, peer).await)
+            }
+        })
+    };
+    let conn = graceful.watch(builder.serve_connection(io, service).into_owned());
+    let (idle, write) = (state.limits.idle_timeout, state.limits.write_timeout);
+    tokio::spawn(async move {
+        let _admitted = admitted;
+        tokio::select! {
+            ended = conn => if let Err(e) = ended {
+                tracing::debug!("connection from {peer} ended: {e}");
+            },
+            why = conn::watchdog(&activity, idle, write) => tracing::debug!("connection from {peer} closed: {why:?}"),
+        }
+    });
+}
+
+/// Answers a connection refused at a cap with a 503 (best effort, never waiting) and
+/// closes it.
+fn refuse(stream: TcpStream, peer: SocketAddr, refused: conn::Refused) {
+    tracing::debug!("connection from {peer} refused: {refused:?}");
+    let _ = stream.try_write(
+        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+    );
+}
+
+/// A run of failing `accept`s (EMFILE: out of descriptors): backs off instead of spinning,
+/// and logs once per [`ACCEPT_LOG_EVERY`] with the count, so a flood cannot fill the log.
+#[derive(Default)]
+struct AcceptFailures {
+    count: u64,
+    logged: Option<Instant>,
+    backoff: Duration,
+}
+
+impl AcceptFailures {
+    /// Records a failure; how long to wait before accepting again.
+    fn failed(&mut self, e: &std::io::Error) -> Duration {
+        self.count += 1;
+        if self.logged.is_none_or(|t| t.elapsed() >= ACCEPT_LOG_EVERY) {
+            tracing::warn!("accept failed {} time(s) (last: {e}); backing off", self.count);
+            self.logged = Some(Instant::now());
+            self.count = 0;
+        }
+        self.backoff = (self.backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        self.backoff
+    }
+
+    /// An `accept` succeeded: the next failure starts a new run.
+    fn recovered(&mut self) {
+        self.backoff = Duration::ZERO;
     }
 }

@@ -1,6 +1,7 @@
 mod api;
 mod browser;
 mod cli;
+mod connections;
 mod feeds;
 mod polling;
 mod reliability;

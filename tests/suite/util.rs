@@ -185,7 +185,7 @@ impl Site {
             .ok()
             .and_then(|t| t.lines().rfind(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string))
             .unwrap_or_default();
-        Daemon { child, base: format!("http://{addr}"), token }
+        Daemon { child, base: format!("http://{addr}"), token, log }
     }
 
     /// Runs `sihai ingest --server <daemon> ARGS` with the daemon's token.
@@ -209,6 +209,8 @@ pub struct Daemon {
     pub base: String,
     /// The generated ingest token (empty when tokens come from elsewhere).
     pub token: String,
+    /// Everything the daemon has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// A response: status, headers, body.
@@ -291,6 +293,11 @@ impl Daemon {
         let r = self.get(path);
         assert_eq!(r.status, 200, "GET {path}: {}", String::from_utf8_lossy(&r.body));
         r.text()
+    }
+
+    /// What the daemon has logged so far (stderr).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// The daemon's process id.
