@@ -174,3 +174,20 @@ impl AcceptFailures {
         self.backoff = Duration::ZERO;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_accepts_back_off_up_to_a_second_and_start_over_after_a_success() {
+        let mut f = AcceptFailures::default();
+        let e = std::io::Error::from_raw_os_error(24); // EMFILE
+        let waits: Vec<u128> = (0..10).map(|_| f.failed(&e).as_millis()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+        assert!(f.logged.is_some(), "the first failure of a run is logged");
+        assert_eq!(f.count, 9, "the rest are counted for the next line, not logged");
+        f.recovered();
+        assert_eq!(f.failed(&e).as_millis(), 10);
+    }
+}

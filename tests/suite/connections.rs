@@ -159,6 +159,7 @@ fn slow_silent_idle_and_non_reading_connections_are_closed_in_time_and_readers_s
         })
     };
     // With all of them open, a fresh reader is served within a second.
+    eprintln!("{} held connections: RSS {} KiB, {} descriptors", 6 * EACH, rss_kib(d.pid()), fds(d.pid()));
     let (status, took) = fresh_read(&addr);
     assert_eq!(status, 200);
     assert!(took < Duration::from_secs(1), "a fresh reader waited {took:?} among {} held connections", 6 * EACH);
