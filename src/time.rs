@@ -30,30 +30,33 @@ pub fn site_day(tz: Tz, t: i64) -> NaiveDate {
 }
 
 /// The instant a site-time day begins (its midnight, by the DST rules of
-/// [`local_to_instant`]).
-pub fn day_start(tz: Tz, day: NaiveDate) -> i64 {
+/// [`local_to_instant`]); `None` at the edges of the calendar.
+pub fn day_start(tz: Tz, day: NaiveDate) -> Option<i64> {
     local_to_instant(day.and_time(chrono::NaiveTime::MIN), tz)
 }
 
 /// A site-time wall clock reading as an instant. A local time that does not exist (a DST
 /// gap) is read with the offset in force just before the gap, so it lands as far after
 /// the gap's start as it was written; a local time that exists twice (a DST overlap) is
-/// the earlier instant.
-pub fn local_to_instant(naive: NaiveDateTime, tz: Tz) -> i64 {
+/// the earlier instant. `None` for a reading at the edges of chrono's calendar (years
+/// around ±262,000), where no offset can be applied: input can carry such dates, so this
+/// never panics on them.
+pub fn local_to_instant(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
     match tz.from_local_datetime(&naive) {
-        LocalResult::Single(dt) => dt.timestamp(),
-        LocalResult::Ambiguous(earlier, _) => earlier.timestamp(),
+        LocalResult::Single(dt) => Some(dt.timestamp()),
+        LocalResult::Ambiguous(earlier, _) => Some(earlier.timestamp()),
         LocalResult::None => {
             // In a gap: find the offset just before it (gaps last at most a few hours).
             let mut back = Duration::minutes(15);
             while back <= Duration::hours(26) {
-                if let LocalResult::Single(before) = tz.from_local_datetime(&(naive - back)) {
+                let before = naive.checked_sub_signed(back)?;
+                if let LocalResult::Single(before) = tz.from_local_datetime(&before) {
                     let offset = chrono::Offset::fix(before.offset()).local_minus_utc();
-                    return naive.and_utc().timestamp() - i64::from(offset);
+                    return naive.and_utc().timestamp().checked_sub(i64::from(offset));
                 }
                 back += Duration::minutes(15);
             }
-            naive.and_utc().timestamp()
+            Some(naive.and_utc().timestamp())
         }
     }
 }
@@ -96,6 +99,8 @@ mod tests {
         }
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(site_day(Shanghai, t).to_string(), "2021-09-03");
-        assert_eq!(day_start(Shanghai, site_day(Shanghai, t + 3600)), t);
+        assert_eq!(day_start(Shanghai, site_day(Shanghai, t + 3600)), Some(t));
+        assert_eq!(day_start(Shanghai, NaiveDate::MIN), None, "the first day of the calendar has no midnight instant");
+        assert!(day_start(Shanghai, NaiveDate::MAX).is_some());
     }
 }

@@ -19,7 +19,7 @@ pub fn parse_instant(text: &str, tz: Tz) -> Result<i64, String> {
     let instant = if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         dt.timestamp()
     } else if let Some(naive) = parse_local(t) {
-        local_to_instant(naive, tz)
+        local_to_instant(naive, tz).unwrap_or(i64::MIN)
     } else {
         return Err(format!(
             "{t:?} is not a date: use RFC 3339 (2021-09-03T08:00:00+08:00), \"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\" (site time)"
@@ -95,5 +95,33 @@ mod tests {
         assert_eq!(parse_instant("2021-03-14 02:30", New_York), Ok(at("2021-03-14T02:30:00-05:00")));
         // 2021-11-07 01:30 exists twice: the earlier (EDT, -04:00).
         assert_eq!(parse_instant("2021-11-07 01:30", New_York), Ok(at("2021-11-07T01:30:00-04:00")));
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+    use chrono_tz::{America::New_York, Asia::Shanghai};
+
+    #[test]
+    fn dates_at_the_edges_of_the_calendar_are_refused_not_panics() {
+        for text in [
+            "-262143-01-01",
+            "+262142-12-31",
+            "-262143-01-01 00:00",
+            "262142-12-31T23:59:59",
+            "+262142-12-31T23:59:59+14:00",
+            "-9999-01-01",
+            "0000-01-01",
+            "9999-12-31T23:59:59-23:59",
+            "1990-12-31T23:59:59Z",
+            "2100-01-01T00:00:00Z",
+        ] {
+            for tz in [Shanghai, New_York] {
+                let e = parse_instant(text, tz).expect_err(text);
+                assert!(e.contains("out of range") || e.contains("is not a date"), "{text}: {e}");
+            }
+        }
+        assert!(parse_instant("2099-12-31T23:59:59Z", Shanghai).is_ok());
     }
 }

@@ -64,9 +64,10 @@ impl Publisher {
     /// day (site time), with links to the neighbouring archive days and the current feed.
     pub fn prepare_archive(&self, target: Target, day: NaiveDate) -> Result<FeedDoc, PublishError> {
         let tz = self.config.site.timezone;
-        let start = time::day_start(tz, day);
+        // A day at the edges of the calendar has no archive (and no instant to start from).
+        let start = time::day_start(tz, day).ok_or(PublishError::NoSuchArchive)?;
         let next_day = day.succ_opt().ok_or(PublishError::NoSuchArchive)?;
-        let end = time::day_start(tz, next_day);
+        let end = time::day_start(tz, next_day).ok_or(PublishError::NoSuchArchive)?;
         let subtree = self.subtree_slugs(target);
         let now = now();
         let articles = self.store.between(scope(&subtree), start, end, now)?;

@@ -2,6 +2,7 @@ mod api;
 mod browser;
 mod cli;
 mod connections;
+mod content;
 mod feeds;
 mod polling;
 mod reliability;
