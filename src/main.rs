@@ -16,11 +16,18 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIHAI_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    match sihai::cli::run(sihai::cli::Cli::parse()) {
-        Ok(outcome) => ExitCode::from(outcome.code()),
-        Err(e) => {
+    let cli = sihai::cli::Cli::parse();
+    // A panic is a bug, never an answer to input: it ends the command with its own
+    // documented code (4), not Rust's 101, after the panic message.
+    match std::panic::catch_unwind(|| sihai::cli::run(cli)) {
+        Ok(Ok(outcome)) => ExitCode::from(outcome.code()),
+        Ok(Err(e)) => {
             eprintln!("sihai: {e:#}");
             ExitCode::from(1)
+        }
+        Err(_) => {
+            eprintln!("sihai: internal error (a bug: please report it with the message above); nothing half-written is kept (every write is an atomic batch)");
+            ExitCode::from(sihai::cli::Outcome::Bug.code())
         }
     }
 }

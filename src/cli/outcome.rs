@@ -16,6 +16,8 @@ pub enum Outcome {
     BadConfig,
     /// The store could not be used (exit 3).
     StoreUnavailable,
+    /// sihai itself failed: a panic, which is a bug (exit 4; never Rust's 101).
+    Bug,
 }
 
 impl Outcome {
@@ -26,6 +28,7 @@ impl Outcome {
             Outcome::Refused => 1,
             Outcome::BadConfig => 2,
             Outcome::StoreUnavailable => 3,
+            Outcome::Bug => 4,
         }
     }
 }

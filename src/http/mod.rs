@@ -21,9 +21,11 @@ pub mod route;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -121,7 +123,13 @@ fn serve_connection(
             let (state, activity) = (state.clone(), activity.clone());
             async move {
                 let _in_flight = activity.enter();
-                Ok::<_, std::convert::Infallible>(handle::handle(req, state, peer).await)
+                // A panic anywhere in a handler (a bug) is answered 500 and logged; the
+                // connection and the daemon go on.
+                let answer = AssertUnwindSafe(handle::handle(req, state, peer)).catch_unwind().await;
+                Ok::<_, std::convert::Infallible>(answer.unwrap_or_else(|_| {
+                    tracing::error!("a request handler panicked (a bug; client {peer}): answered 500");
+                    response::error(hyper::StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                }))
             }
         })
     };

@@ -26,9 +26,142 @@ pub struct Record<'a> {
 
 impl Record<'_> {
     /// The parsed value (an object when well-formed). The text was checked when it was
-    /// split, so this fails only past serde_json's nesting limit.
-    pub fn value(&self) -> Result<Value, SyntaxError> {
-        serde_json::from_str(self.raw).map_err(|e| syntax(&e, self.line - 1))
+    /// split, so this fails past serde_json's nesting limit, or when an object gives a key
+    /// twice ([`RecordError::Duplicate`]: JSON leaves that undefined, and taking the last
+    /// value silently would store what the sender may not have meant).
+    pub fn value(&self) -> Result<Value, RecordError> {
+        let duplicate = std::cell::RefCell::new(None);
+        let mut de = serde_json::Deserializer::from_str(self.raw);
+        let parsed = serde::de::DeserializeSeed::deserialize(Strict(&duplicate), &mut de).and_then(|v| {
+            de.end()?;
+            Ok(v)
+        });
+        match (parsed, duplicate.into_inner()) {
+            (Ok(v), _) => Ok(v),
+            (Err(_), Some(path)) => Err(RecordError::Duplicate(path)),
+            (Err(e), None) => Err(RecordError::Syntax(syntax(&e, self.line - 1))),
+        }
+    }
+}
+
+/// Why a record could not be read as a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    /// Not JSON (past the nesting limit).
+    Syntax(SyntaxError),
+    /// An object gives this key twice (a dotted path for nested objects: `authors.0.name`).
+    Duplicate(String),
+}
+
+/// A JSON value read strictly: an object that gives a key twice is an error, whose path is
+/// left in the cell (serde_json's own `Value` keeps the last one silently). As fast as
+/// serde_json's `Value`: the path is only built for the duplicate.
+struct Strict<'c>(&'c std::cell::RefCell<Option<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor { duplicate: self.0, at: &Place::Root })
+    }
+}
+
+/// Where a value stands in its record, as a chain up to the root (on the stack).
+enum Place<'a> {
+    Root,
+    Key(&'a Place<'a>, &'a str),
+    Index(&'a Place<'a>, usize),
+}
+
+impl Place<'_> {
+    /// `authors.0.name`.
+    fn path(&self) -> String {
+        match self {
+            Place::Root => String::new(),
+            Place::Key(up, key) => join(up.path(), key),
+            Place::Index(up, i) => join(up.path(), &i.to_string()),
+        }
+    }
+}
+
+fn join(up: String, part: &str) -> String {
+    if up.is_empty() {
+        part.to_string()
+    } else {
+        format!("{up}.{part}")
+    }
+}
+
+struct StrictVisitor<'c, 'a> {
+    duplicate: &'c std::cell::RefCell<Option<String>>,
+    at: &'a Place<'a>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictVisitor<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        loop {
+            let at = Place::Index(self.at, out.len());
+            match seq.next_element_seed(StrictVisitor { duplicate: self.duplicate, at: &at })? {
+                Some(v) => out.push(v),
+                None => return Ok(Value::Array(out)),
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let at = Place::Key(self.at, &key);
+            if out.contains_key(&key) {
+                let path = at.path();
+                let message = format!("the key {path:?} is given twice");
+                *self.duplicate.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom(message));
+            }
+            let value = map.next_value_seed(StrictVisitor { duplicate: self.duplicate, at: &at })?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -124,5 +257,17 @@ mod tests {
         let e = split_records("[\n{\"a\":1},\n{\"a\" 2}\n]").unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.to_string().starts_with("3:"));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named_with_its_path_and_nothing_else_changes() {
+        let value = |text: &str| split_records(text).unwrap().remove(0).value();
+        let dup = |path: &str| Err(RecordError::Duplicate(path.into()));
+        assert_eq!(value(r#"{"title": "a", "title": "b"}"#), dup("title"));
+        assert_eq!(value(r#"{"authors": [{"name": "a"}, {"name": "b", "name": "c"}]}"#), dup("authors.1.name"));
+        assert_eq!(value(r#"{"image": {"url": "x", "type": "y", "url": "z"}}"#), dup("image.url"));
+        // Everything else reads exactly as serde_json's own Value.
+        let text = r#"{"id": 12, "n": -3, "big": 18446744073709551615, "f": 1.5e300, "s": "\ud83d\ude00\u0000", "a": [null, true, {"k": []}], "title": "t"}"#;
+        assert_eq!(value(text), Ok(serde_json::from_str::<Value>(text).unwrap()));
     }
 }

@@ -177,7 +177,14 @@ fn normalize_records(source: &str, records: &[json::Record], config: &Config) ->
             Problem { line: Some(rec.line), in_array: rec.in_array, index: rec.index, ..Problem::whole(source, "") };
         match rec.value() {
             Ok(value) => normalize_into(&mut parsed, &value, place, config),
-            Err(e) => parsed.problems.push(Problem { message: format!("not valid JSON: {}", e.message), ..place }),
+            Err(json::RecordError::Syntax(e)) => {
+                parsed.problems.push(Problem { message: format!("not valid JSON: {}", e.message), ..place })
+            }
+            Err(json::RecordError::Duplicate(field)) => parsed.problems.push(Problem {
+                message: format!("{field} is given twice; give each field once"),
+                field,
+                ..place
+            }),
         }
     }
     parsed

@@ -21,10 +21,61 @@ thread_local! {
 
 /// The text of an HTML fragment (or of plain text), tags dropped, entities decoded,
 /// whitespace runs folded to one space and trimmed.
+///
+/// Text that cannot deceive: markup that appears only once entities are decoded
+/// (`&lt;script&gt;` becomes `<script>`) is stripped as well, never kept as literal tags
+/// (many readers render RSS titles as HTML; what is still tag-like after that is shown
+/// with `‹` `›`); and the characters that reorder or hide text are removed
+/// ([`is_deceptive`]).
 pub fn plain_text(s: &str) -> String {
-    let s = strip_xml_illegal(s);
-    let text = if s.contains(['<', '&']) { text_of_html(&s, " ") } else { s };
-    fold_whitespace(&text)
+    let mut text = strip_xml_illegal(s);
+    // Each pass decodes one level of entities; three cover any nesting a CMS produces.
+    for _ in 0..3 {
+        if !text.contains('&') && !has_markup(&text) {
+            break;
+        }
+        let decoded = text_of_html(&text, " ");
+        if decoded == text {
+            break;
+        }
+        text = decoded;
+    }
+    if has_markup(&text) {
+        text = text.replace('<', "\u{2039}").replace('>', "\u{203a}");
+    }
+    fold_whitespace(&strip_deceptive(&text))
+}
+
+/// Whether `s` holds something an HTML parser would read as a tag, comment or declaration
+/// (`<` followed by a letter, `/`, `!` or `?`).
+fn has_markup(s: &str) -> bool {
+    s.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || b"/!?".contains(&w[1])))
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
+/// can make a title read as something else, and zero-width characters that hide text
+/// (U+200B, U+2060, U+FEFF, U+180E). Marks (LRM, RLM, ALM) stay: they cannot reorder other
+/// text. ZWJ and ZWNJ (U+200D, U+200C) are judged by [`strip_deceptive`].
+fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{180e}')
+}
+
+/// `s` without [`is_deceptive`] characters. ZWJ and ZWNJ stay where a script needs them:
+/// between two characters that are neither ASCII nor whitespace (Arabic, Persian, Indic
+/// scripts, emoji sequences); elsewhere they only hide something, and go.
+fn strip_deceptive(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let needed = |c: Option<&char>| c.is_some_and(|c| !c.is_ascii() && !c.is_whitespace());
+    let joins = |i: usize| needed(i.checked_sub(1).and_then(|j| chars.get(j))) && needed(chars.get(i + 1));
+    chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| !is_deceptive(c) && (!matches!(c, '\u{200c}' | '\u{200d}') || joins(i)))
+        .map(|(_, &c)| c)
+        .collect()
 }
 
 /// The text of an HTML document with a line per block (paragraph, heading, list item,
@@ -94,6 +145,17 @@ mod tests {
             ("line\none\u{a0}\u{a0}two", "line one two"),
             ("<p>one</p><p>two</p>", "one two"),
             ("\u{1}控制\u{8}", "控制"),
+            // Markup that appears only once entities are decoded is stripped too.
+            ("&lt;script&gt;alert(1)&lt;/script&gt;标题", "标题"),
+            ("&amp;lt;b&amp;gt;粗&amp;lt;/b&amp;gt;", "粗"),
+            ("Vec&lt;T&gt; 与 a &lt; b", "Vec 与 a < b"),
+            // Characters that reorder or hide text go; joiners a script needs stay.
+            ("price\u{202e}gnp.exe", "pricegnp.exe"),
+            ("a\u{2066}b\u{2069}c\u{200b}d\u{feff}", "abcd"),
+            ("\u{200d}x\u{200c}", "x"),
+            ("می\u{200c}خواهم", "می\u{200c}خواهم"),
+            ("👨\u{200d}👩\u{200d}👧", "👨\u{200d}👩\u{200d}👧"),
+            ("שלום\u{200f}!", "שלום\u{200f}!"),
         ];
         for (input, want) in cases {
             assert_eq!(plain_text(input), want, "{input:?}");

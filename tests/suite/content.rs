@@ -36,3 +36,30 @@ fn dates_at_the_edges_of_the_calendar_are_a_422_naming_the_field_and_their_paths
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("published"), "{}", run.stderr);
 }
+
+#[test]
+fn a_field_given_twice_is_a_422_naming_it_and_titles_cannot_deceive() {
+    let d = Site::shipped().start();
+    let body = r#"{"id": "twice", "title": "一", "category": "hunan", "published": "2024-01-01", "title": "二"}"#;
+    let (status, v) = d.api("POST", "/api/articles", Some(body));
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["problems"][0]["field"], "title", "{v}");
+    let nested = r#"{"id": "twice", "title": "一", "category": "hunan", "published": "2024-01-01", "authors": [{"name": "甲", "name": "乙"}]}"#;
+    let (status, v) = d.api("POST", "/api/articles", Some(nested));
+    assert_eq!((status, v["error"]["problems"][0]["field"].as_str()), (422, Some("authors.0.name")), "{v}");
+    assert_eq!(d.api("GET", "/api/articles/twice", None).0, 404, "nothing was written");
+    // Markup that appears after entity decoding, and characters that reorder text.
+    let article = json!({
+        "id": "deceive", "category": "hunan", "published": "2024-01-01",
+        "title": "&lt;script&gt;alert(1)&lt;/script&gt;通知\u{202e}txt.exe",
+        "tags": ["标\u{200b}签"], "author": "作\u{2066}者",
+    });
+    assert_eq!(d.api("POST", "/api/articles", Some(&article.to_string())).0, 200);
+    let (_, stored) = d.api("GET", "/api/articles/deceive", None);
+    assert_eq!(stored["title"], "通知txt.exe");
+    assert_eq!(stored["tags"], json!(["标签"]));
+    assert_eq!(stored["authors"][0]["name"], "作者");
+    let rss = d.body("/feeds/hunan.rss");
+    super::util::parse_feed("hunan.rss", &rss);
+    assert!(!rss.contains("alert") && !rss.contains('\u{202e}'), "{rss}");
+}
