@@ -41,7 +41,7 @@ pub struct Article {
 }
 
 /// An author: a plain name, optionally with contact details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Author {
     /// Display name (谢伟峰).
     pub name: String,

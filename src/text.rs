@@ -106,6 +106,41 @@ fn text_of_sanitized(html: &str) -> String {
     tokenizer.sink.0.into_inner()
 }
 
+/// The deepest nesting of elements in `html` (void elements such as `<br>` and `<img>`
+/// and self-closed tags do not nest), read by html5ever's tokenizer alone: linear in the
+/// input, so it can be asked before the costly tree building of sanitizing.
+pub fn html_depth(html: &str) -> usize {
+    use html5ever::tendril::StrTendril;
+    use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer};
+
+    struct Depth(std::cell::Cell<(usize, usize)>);
+    impl TokenSink for Depth {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            if let Token::TagToken(tag) = token {
+                let (now, deepest) = self.0.get();
+                let name: &str = &tag.name;
+                self.0.set(match tag.kind {
+                    TagKind::StartTag if tag.self_closing || VOID_ELEMENTS.contains(&name) => (now, deepest),
+                    TagKind::StartTag => (now + 1, deepest.max(now + 1)),
+                    TagKind::EndTag => (now.saturating_sub(1), deepest),
+                });
+            }
+            TokenSinkResult::Continue
+        }
+    }
+    let tokenizer = Tokenizer::new(Depth(std::cell::Cell::new((0, 0))), Default::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.0.get().1
+}
+
+/// HTML elements that never have content or an end tag.
+const VOID_ELEMENTS: [&str; 14] =
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"];
+
 /// Elements whose end separates text (as `ingest::text` marks them for plain text).
 const BLOCK_ENDS: [&str; 12] = ["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "tr", "title"];
 
@@ -143,5 +178,15 @@ mod tests {
         assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
         assert!(e.ends_with('…'));
         assert_eq!(excerpt("<p>短</p>"), "短");
+    }
+
+    #[test]
+    fn html_depth_counts_nesting_not_void_elements() {
+        assert_eq!(html_depth(""), 0);
+        assert_eq!(html_depth("text"), 0);
+        assert_eq!(html_depth("<p>a<br>b<img src=x><br/></p>"), 1);
+        assert_eq!(html_depth("<div><div><p>x</p></div><p>y</p></div>"), 3);
+        assert_eq!(html_depth(&"<div>".repeat(100_000)), 100_000, "unclosed");
+        assert_eq!(html_depth(&"<b></b>".repeat(1000)), 1);
     }
 }

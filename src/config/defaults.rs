@@ -82,6 +82,37 @@ pub const REQUESTS_PER_MINUTE: IntSetting = IntSetting {
     fix: "a number from 0 (no limit) to 1000000",
 };
 
+/// `[ingest] max_articles_per_request`: articles one API request may carry (a 50,000-
+/// article array peaked at 90 times its size in memory; `sihai ingest` sends 1,000).
+pub const MAX_ARTICLES_PER_REQUEST: IntSetting = IntSetting {
+    key: "max_articles_per_request",
+    default: 10_000,
+    range: 1..=1_000_000,
+    fix: "a number from 1 to 1000000",
+};
+/// `[ingest] max_html_depth`: how deeply `content_html` may nest elements (100,000 nested
+/// `<div>` took over a minute of CPU to sanitize; real articles nest a dozen deep).
+pub const MAX_HTML_DEPTH: IntSetting =
+    IntSetting { key: "max_html_depth", default: 100, range: 8..=10_000, fix: "a number from 8 to 10000" };
+/// `[ingest] max_authors`: authors per article.
+pub const MAX_AUTHORS: IntSetting =
+    IntSetting { key: "max_authors", default: 50, range: 1..=10_000, fix: "a number from 1 to 10000" };
+/// `[ingest] max_tags`: tags per article.
+pub const MAX_TAGS: IntSetting =
+    IntSetting { key: "max_tags", default: 100, range: 1..=10_000, fix: "a number from 1 to 10000" };
+/// `[ingest] max_categories`: categories per article.
+pub const MAX_CATEGORIES: IntSetting =
+    IntSetting { key: "max_categories", default: 20, range: 1..=1_000, fix: "a number from 1 to 1000" };
+/// `[ingest] max_title_chars`: characters of a title.
+pub const MAX_TITLE_CHARS: IntSetting =
+    IntSetting { key: "max_title_chars", default: 1_000, range: 10..=100_000, fix: "a number from 10 to 100000" };
+/// `[ingest] max_summary_chars`: characters of a summary.
+pub const MAX_SUMMARY_CHARS: IntSetting =
+    IntSetting { key: "max_summary_chars", default: 10_000, range: 10..=1_000_000, fix: "a number from 10 to 1000000" };
+/// `[ingest] max_name_chars`: characters of an author's name or of a tag.
+pub const MAX_NAME_CHARS: IntSetting =
+    IntSetting { key: "max_name_chars", default: 200, range: 10..=10_000, fix: "a number from 10 to 10000" };
+
 /// `[site] language`.
 pub const LANGUAGE: &str = "zh-CN";
 /// `[site] timezone`.

@@ -86,6 +86,30 @@ pub struct Ingest {
     pub max_body_bytes: u64,
     /// Write requests one token may make in a minute; 0: no limit.
     pub requests_per_minute: u32,
+    /// What one article or request may hold.
+    pub content: ContentLimits,
+}
+
+/// The `[ingest]` limits on what one article or one request may hold: each bounds a
+/// cost that grew with hostile input (nesting, repeated lists, huge fields, huge arrays).
+#[derive(Debug, Clone)]
+pub struct ContentLimits {
+    /// Articles one API request may carry.
+    pub max_articles_per_request: usize,
+    /// How deeply `content_html` may nest elements.
+    pub max_html_depth: usize,
+    /// Authors per article.
+    pub max_authors: usize,
+    /// Tags per article.
+    pub max_tags: usize,
+    /// Categories per article.
+    pub max_categories: usize,
+    /// Characters of a title.
+    pub max_title_chars: usize,
+    /// Characters of a summary.
+    pub max_summary_chars: usize,
+    /// Characters of an author's name or a tag.
+    pub max_name_chars: usize,
 }
 
 /// The `[server]` table.

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::defaults::{self, IntSetting};
 use super::tree::{fold, Categories, Category};
-use super::{Config, ConfigError, Ingest, Limits, Server, Site, SITE_SLUG};
+use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Server, Site, SITE_SLUG};
 use crate::text::line_of;
 
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
@@ -58,6 +58,14 @@ struct RawIngest {
     token_file: Option<String>,
     max_body_bytes: Option<Spanned<i64>>,
     requests_per_minute: Option<Spanned<i64>>,
+    max_articles_per_request: Option<Spanned<i64>>,
+    max_html_depth: Option<Spanned<i64>>,
+    max_authors: Option<Spanned<i64>>,
+    max_tags: Option<Spanned<i64>>,
+    max_categories: Option<Spanned<i64>>,
+    max_title_chars: Option<Spanned<i64>>,
+    max_summary_chars: Option<Spanned<i64>>,
+    max_name_chars: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -226,7 +234,22 @@ impl Validator<'_> {
         let max_body_bytes = self.int(raw.max_body_bytes.as_ref(), &defaults::MAX_BODY_BYTES, "[ingest]") as u64;
         let requests_per_minute =
             self.int(raw.requests_per_minute.as_ref(), &defaults::REQUESTS_PER_MINUTE, "[ingest]") as u32;
-        Ingest { token_file: raw.token_file.map(PathBuf::from), max_body_bytes, requests_per_minute }
+        let content = self.content_limits(&raw);
+        Ingest { token_file: raw.token_file.map(PathBuf::from), max_body_bytes, requests_per_minute, content }
+    }
+
+    fn content_limits(&mut self, raw: &RawIngest) -> ContentLimits {
+        let mut count = |value: &Option<Spanned<i64>>, setting| self.int(value.as_ref(), setting, "[ingest]") as usize;
+        ContentLimits {
+            max_articles_per_request: count(&raw.max_articles_per_request, &defaults::MAX_ARTICLES_PER_REQUEST),
+            max_html_depth: count(&raw.max_html_depth, &defaults::MAX_HTML_DEPTH),
+            max_authors: count(&raw.max_authors, &defaults::MAX_AUTHORS),
+            max_tags: count(&raw.max_tags, &defaults::MAX_TAGS),
+            max_categories: count(&raw.max_categories, &defaults::MAX_CATEGORIES),
+            max_title_chars: count(&raw.max_title_chars, &defaults::MAX_TITLE_CHARS),
+            max_summary_chars: count(&raw.max_summary_chars, &defaults::MAX_SUMMARY_CHARS),
+            max_name_chars: count(&raw.max_name_chars, &defaults::MAX_NAME_CHARS),
+        }
     }
 
     fn base_url(&mut self, raw: &Spanned<String>, key: &str) -> Option<Url> {

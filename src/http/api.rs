@@ -85,7 +85,14 @@ fn too_large(max: u64) -> Response<Body> {
 
 fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Response<Body> {
     let config = state.publisher.config();
-    let parsed = ingest::parse_input("body", body, kind, config);
+    let parsed = ingest::parse_request("body", body, kind, config);
+    if let Some(n) = parsed.too_many {
+        let max = config.ingest.content.max_articles_per_request;
+        let msg = format!(
+            "the body holds {n} articles; at most {max} per request ([ingest] max_articles_per_request): send smaller batches"
+        );
+        return response::json_error(StatusCode::PAYLOAD_TOO_LARGE, &msg, &[]);
+    }
     if parsed.unreadable {
         let p = &parsed.problems[0];
         return response::json_error(StatusCode::BAD_REQUEST, &p.to_string(), &problems_json(&parsed.problems));

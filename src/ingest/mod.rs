@@ -93,6 +93,9 @@ pub struct Parsed {
     pub unreadable: bool,
     /// Everything wrong; when not empty, nothing should be written.
     pub problems: Vec<Problem>,
+    /// The input held this many articles, more than one request may carry: nothing of it
+    /// was normalized ([`parse_request`]).
+    pub too_many: Option<usize>,
 }
 
 /// What kind of input a body or file is.
@@ -133,10 +136,21 @@ impl InputKind {
 
 /// Reads one input of `kind` named `source` into articles.
 pub fn parse_input(source: &str, bytes: &[u8], kind: InputKind, config: &Config) -> Parsed {
+    parse_at_most(source, bytes, kind, config, usize::MAX)
+}
+
+/// [`parse_input`] of an API request's body: more than `[ingest] max_articles_per_request`
+/// articles are refused before any is normalized (their cost, and their memory, grow with
+/// their number; `sihai import` of a file has no such limit).
+pub fn parse_request(source: &str, bytes: &[u8], kind: InputKind, config: &Config) -> Parsed {
+    parse_at_most(source, bytes, kind, config, config.ingest.content.max_articles_per_request)
+}
+
+fn parse_at_most(source: &str, bytes: &[u8], kind: InputKind, config: &Config, max_articles: usize) -> Parsed {
     match kind {
         // simdutf8: checking a 2.6 MB batch with std took 3 ms of a write's serial time.
         InputKind::Json => match simdutf8::compat::from_utf8(bytes) {
-            Ok(text) => parse_json(source, text, config),
+            Ok(text) => parse_json(source, text, config, max_articles),
             Err(e) => Parsed {
                 unreadable: true,
                 problems: vec![Problem::whole(
@@ -150,8 +164,9 @@ pub fn parse_input(source: &str, bytes: &[u8], kind: InputKind, config: &Config)
     }
 }
 
-/// Reads JSON text (object, array, JSON Lines) named `source` into articles.
-pub fn parse_json(source: &str, text: &str, config: &Config) -> Parsed {
+/// Reads JSON text (object, array, JSON Lines) named `source` into at most
+/// `max_articles` articles (more: nothing is normalized, [`Parsed::too_many`]).
+pub fn parse_json(source: &str, text: &str, config: &Config, max_articles: usize) -> Parsed {
     let records = match json::split_records(text) {
         Ok(r) => r,
         Err(e) => {
@@ -160,6 +175,9 @@ pub fn parse_json(source: &str, text: &str, config: &Config) -> Parsed {
             return Parsed { problems: vec![p], unreadable: true, ..Parsed::default() };
         }
     };
+    if records.len() > max_articles {
+        return Parsed { total: records.len(), too_many: Some(records.len()), ..Parsed::default() };
+    }
     // Normalizing (sanitizing HTML above all) is the costly part: done on all cores.
     let parts = crate::parallel::chunks(&records, |part| normalize_records(source, part, config));
     let mut parsed = Parsed { total: records.len(), ..Parsed::default() };

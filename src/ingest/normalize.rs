@@ -21,8 +21,10 @@ use crate::text::{fold_whitespace, strip_xml_illegal};
 
 /// Longest id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 200;
-const MAX_TITLE_CHARS: usize = 1_000;
-const MAX_TAGS: usize = 100;
+/// How many times longer than its character limit (in UTF-8 bytes, before markup is
+/// removed) a plain-text field may be before it is refused unread: the markup, entities
+/// and 3-byte characters of a legitimate field fit; a megabyte-long one is not parsed.
+const RAW_PER_CHAR: usize = 16;
 const FIELDS: &[&str] = &[
     "id",
     "title",
@@ -126,7 +128,8 @@ impl<'a> Normalizer<'a> {
         let updated = self.date("updated", tz);
         let base = url.as_ref().and_then(|u| Url::parse(u).ok()).unwrap_or_else(|| self.config.site.base_url.clone());
         let authors = self.authors();
-        let summary = self.string("summary").map(|s| plain_text(&s)).filter(|s| !s.is_empty());
+        let max_summary = self.limits().max_summary_chars;
+        let summary = self.string("summary").and_then(|s| self.text("summary", &s, max_summary));
         let content_html = self.content(&base);
         let image = self.image(&base);
         let tags = self.tags();
@@ -177,16 +180,35 @@ impl<'a> Normalizer<'a> {
             self.problem("title", "is required");
             return None;
         }
-        let title = plain_text(&self.string("title")?);
-        if title.is_empty() {
+        let raw = self.string("title")?;
+        let title = self.text("title", &raw, self.limits().max_title_chars);
+        if title.is_none() && !self.problems.iter().any(|p| p.field == "title") {
             self.problem("title", "is empty (after removing markup and white space)");
-            return None;
         }
-        if title.chars().count() > MAX_TITLE_CHARS {
-            self.problem("title", format!("is longer than {MAX_TITLE_CHARS} characters"));
-            return None;
+        title
+    }
+
+    /// The limits on what one article may hold.
+    fn limits(&self) -> &'a crate::config::ContentLimits {
+        &self.config.ingest.content
+    }
+
+    /// A plain-text field: its text (markup removed, entities decoded, folded), `None` when
+    /// empty, or when longer than `max` characters (a problem naming `field`). A field far
+    /// longer than that is refused before its markup is parsed.
+    fn text(&mut self, field: &str, raw: &str, max: usize) -> Option<String> {
+        let too_long = |this: &mut Self| {
+            this.problem(field, format!("is longer than {max} characters"));
+            None
+        };
+        if raw.len() > max.saturating_mul(RAW_PER_CHAR) {
+            return too_long(self);
         }
-        Some(title)
+        let text = plain_text(raw);
+        if text.chars().count() > max {
+            return too_long(self);
+        }
+        Some(text).filter(|t| !t.is_empty())
     }
 
     fn url(&mut self) -> Option<String> {
@@ -207,6 +229,14 @@ impl<'a> Normalizer<'a> {
         }
         match self.field("categories") {
             None => {}
+            Some(Value::Array(items)) if items.len() > self.limits().max_categories => {
+                let max = self.limits().max_categories;
+                self.problem(
+                    "categories",
+                    format!("has {} entries; at most {max} ([ingest] max_categories)", items.len()),
+                );
+                return None;
+            }
             Some(Value::Array(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     match item {
@@ -267,20 +297,26 @@ impl<'a> Normalizer<'a> {
 
     fn authors(&mut self) -> Vec<Author> {
         let mut authors = Vec::new();
-        if let Some(name) = self.string("author") {
-            let name = plain_text(&name);
-            if name.is_empty() {
-                self.problem("author", "is empty");
-            } else {
-                authors.push(Author { name, email: None, uri: None });
+        let max_name = self.limits().max_name_chars;
+        if let Some(raw) = self.string("author") {
+            match self.text("author", &raw, max_name) {
+                Some(name) => authors.push(Author { name, email: None, uri: None }),
+                None if !self.problems.iter().any(|p| p.field == "author") => self.problem("author", "is empty"),
+                None => {}
             }
         }
         match self.field("authors") {
             None => {}
+            Some(Value::Array(items)) if items.len() > self.limits().max_authors => {
+                let max = self.limits().max_authors;
+                self.problem("authors", format!("has {} entries; at most {max} ([ingest] max_authors)", items.len()));
+            }
             Some(Value::Array(items)) => {
+                // A set, so that removing repeats stays linear however many there are.
+                let mut seen: std::collections::HashSet<Author> = authors.iter().cloned().collect();
                 for (i, item) in items.iter().enumerate() {
                     if let Some(a) = self.author(i, item) {
-                        if !authors.contains(&a) {
+                        if seen.insert(a.clone()) {
                             authors.push(a);
                         }
                     }
@@ -296,9 +332,10 @@ impl<'a> Normalizer<'a> {
 
     fn author(&mut self, i: usize, item: &Value) -> Option<Author> {
         let field = format!("authors[{i}]");
+        let max_name = self.limits().max_name_chars;
         let obj = match item {
             Value::String(s) => {
-                return Some(Author { name: plain_text(s), email: None, uri: None }).filter(|a| !a.name.is_empty())
+                return self.text(&field, s, max_name).map(|name| Author { name, email: None, uri: None });
             }
             Value::Object(o) => o,
             other => {
@@ -311,9 +348,15 @@ impl<'a> Normalizer<'a> {
             self.problem(format!("{field}.{key}"), "unknown field; an author has name, email, uri");
         }
         let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-        let name = text("name").map(plain_text).filter(|n| !n.is_empty());
+        let name_field = format!("{field}.name");
+        let name = match text("name") {
+            Some(raw) => self.text(&name_field, raw, max_name),
+            None => None,
+        };
         let Some(name) = name else {
-            self.problem(format!("{field}.name"), "is required");
+            if !self.problems.iter().any(|p| p.field == name_field) {
+                self.problem(name_field, "is required");
+            }
             return None;
         };
         let email = text("email").map(str::to_string);
@@ -344,7 +387,17 @@ impl<'a> Normalizer<'a> {
                 self.problem("content_text", "give content_html or content_text, not both");
                 return None;
             }
-            (Some(h), None) => sanitize_html(&h, base),
+            (Some(h), None) => {
+                // Sanitizing builds a tree: its cost grows faster than the input with depth.
+                let (depth, max) = (crate::text::html_depth(&h), self.limits().max_html_depth);
+                if depth > max {
+                    let msg =
+                        format!("nests elements {depth} deep; at most {max} ([ingest] max_html_depth): flatten it");
+                    self.problem("content_html", msg);
+                    return None;
+                }
+                sanitize_html(&h, base)
+            }
             (None, Some(t)) => text_to_html(&t),
             (None, None) => return None,
         };
@@ -401,15 +454,22 @@ impl<'a> Normalizer<'a> {
 
     fn tags(&mut self) -> Vec<String> {
         let mut tags: Vec<String> = Vec::new();
+        let (max_tags, max_name) = (self.limits().max_tags, self.limits().max_name_chars);
         match self.field("tags") {
             None => {}
+            Some(Value::Array(items)) if items.len() > max_tags => {
+                self.problem("tags", format!("has {} entries; at most {max_tags} ([ingest] max_tags)", items.len()));
+            }
             Some(Value::Array(items)) => {
+                let mut seen = std::collections::HashSet::new();
                 for (i, item) in items.iter().enumerate() {
                     match item.as_str() {
                         Some(s) => {
-                            let t = plain_text(s);
-                            if !t.is_empty() && !tags.contains(&t) {
-                                tags.push(t);
+                            // An empty tag is dropped; a too long one is a problem (`text`).
+                            if let Some(t) = self.text(&format!("tags[{i}]"), s, max_name) {
+                                if seen.insert(t.clone()) {
+                                    tags.push(t);
+                                }
                             }
                         }
                         None => {
@@ -417,9 +477,6 @@ impl<'a> Normalizer<'a> {
                             self.problem(format!("tags[{i}]"), format!("must be a string, found {k}"));
                         }
                     }
-                }
-                if tags.len() > MAX_TAGS {
-                    self.problem("tags", format!("at most {MAX_TAGS} tags"));
                 }
             }
             Some(other) => {

@@ -63,3 +63,53 @@ fn a_field_given_twice_is_a_422_naming_it_and_titles_cannot_deceive() {
     super::util::parse_feed("hunan.rss", &rss);
     assert!(!rss.contains("alert") && !rss.contains('\u{202e}'), "{rss}");
 }
+
+#[test]
+fn what_one_article_or_request_may_hold_is_bounded_and_refused_fast() {
+    let config = super::util::replaced(
+        super::util::SHIPPED_CONFIG,
+        "\n[server]\n",
+        "\n[ingest]\nmax_articles_per_request = 100\nmax_authors = 5\nmax_tags = 5\nmax_categories = 3\nmax_title_chars = 50\nmax_summary_chars = 100\nmax_name_chars = 20\nmax_html_depth = 30\n\n[server]\n",
+    );
+    let d = Site::with_config(&config).start();
+    let base = || json!({"id": "big", "title": "标题", "category": "hunan", "published": "2024-01-01"});
+    let with = |field: &str, value: serde_json::Value| {
+        let mut a = base();
+        a[field] = value;
+        a
+    };
+    let deep = format!("{}文{}", "<div>".repeat(100_000), "</div>".repeat(100_000));
+    let cases = [
+        (with("authors", json!((0..50_000).map(|i| format!("作者{i}")).collect::<Vec<_>>())), "authors", "at most 5"),
+        (with("tags", json!((0..50_000).map(|i| format!("标签{i}")).collect::<Vec<_>>())), "tags", "at most 5"),
+        (with("categories", json!(["hunan", "tech", "world", "sports"])), "categories", "at most 3"),
+        (with("title", json!("长".repeat(51))), "title", "longer than 50"),
+        (with("title", json!(format!("<b>{}</b>", "x".repeat(2_000_000)))), "title", "longer than 50"),
+        (with("summary", json!("摘".repeat(101))), "summary", "longer than 100"),
+        (with("author", json!("名".repeat(21))), "author", "longer than 20"),
+        (with("tags", json!(["好", "签".repeat(21)])), "tags[1]", "longer than 20"),
+        (with("authors", json!([{"name": "名".repeat(21)}])), "authors[0].name", "longer than 20"),
+        (with("content_html", json!(deep)), "content_html", "100000 deep; at most 30"),
+    ];
+    for (article, field, want) in cases {
+        let t = std::time::Instant::now();
+        let (status, v) = d.api("POST", "/api/articles", Some(&article.to_string()));
+        let took = t.elapsed();
+        assert_eq!(status, 422, "{field}: {v}");
+        let problem = &v["error"]["problems"][0];
+        assert_eq!(problem["field"], field, "{v}");
+        assert!(problem["message"].as_str().unwrap_or("").contains(want), "{field}: {problem}");
+        assert!(took < std::time::Duration::from_secs(3), "{field} took {took:?}");
+    }
+    // Nesting within the limit is fine.
+    let nested = with("content_html", json!(format!("{}文{}", "<div>".repeat(20), "</div>".repeat(20))));
+    assert_eq!(d.api("POST", "/api/articles", Some(&nested.to_string())).0, 200);
+    // Too many articles in one request: 413 before any is read.
+    let many: Vec<_> = (0..101)
+        .map(|i| json!({"id": format!("m{i}"), "title": "多", "category": "hunan", "published": "2024-01-01"}))
+        .collect();
+    let (status, v) = d.api("POST", "/api/articles", Some(&json!(many).to_string()));
+    assert_eq!(status, 413, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("at most 100 per request"), "{v}");
+    assert_eq!(d.api("GET", "/api/articles/m0", None).0, 404, "nothing was written");
+}

@@ -132,7 +132,7 @@ fn jsonl(seed: u64, n: u64, content_chars: usize, all_html: bool) -> String {
 fn stored_articles(config: &Config) -> Vec<StoredArticle> {
     // 1,380-2,070 characters of text: about 6 KB of HTML per article on average.
     let text = jsonl(7, 50, 1_380, true);
-    let parsed = ingest::parse_json("feed.jsonl", &text, config);
+    let parsed = ingest::parse_json("feed.jsonl", &text, config, usize::MAX);
     assert!(parsed.problems.is_empty(), "{:?}", parsed.problems.first().map(|p| p.to_string()));
     let mut stored: Vec<StoredArticle> = parsed
         .articles
@@ -195,7 +195,7 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     let batch = jsonl(11, 1_000, 550, false);
-    let parsed = ingest::parse_json("batch.jsonl", &batch, &config);
+    let parsed = ingest::parse_json("batch.jsonl", &batch, &config, usize::MAX);
     assert!(parsed.problems.is_empty() && parsed.articles.len() == 1_000);
     eprintln!("ingest batch: 1000 articles, {} B of JSON Lines", batch.len());
     let mut g = c.benchmark_group("ingest");
@@ -204,7 +204,7 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1_000));
     g.bench_function("parse_json_1000", |b| {
         b.iter(|| {
-            let p = ingest::parse_json("batch.jsonl", black_box(&batch), &config);
+            let p = ingest::parse_json("batch.jsonl", black_box(&batch), &config, usize::MAX);
             assert_eq!(p.articles.len(), 1_000);
             p
         })
