@@ -82,6 +82,17 @@ pub struct StoredArticle {
     pub excerpt: String,
 }
 
+/// The one spelling of an article id used for storage, GUIDs, tombstones, URLs and
+/// lookups: Unicode NFC with surrounding white space removed. Two ids that are the same
+/// text after normalization (`e` + U+0301 and `é`) are one article: GUIDs are minted from
+/// the NFC form, so two stored spellings would share one GUID, which breaks every reader's
+/// de-duplication. Case and width are kept: publishers' ids are keys, and `A1` / `a1` or
+/// fullwidth `ａ1` may well be different articles (their GUIDs differ too).
+pub fn canonical_id(id: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    id.trim().nfc().collect()
+}
+
 impl Article {
     /// The excerpt feeds show (RSS `description`, Atom `summary`): the summary, else the
     /// start of the content's text. Derived once, when the article is stored.

@@ -162,13 +162,16 @@ impl<'a> Normalizer<'a> {
                 return None;
             }
         };
+        // The canonical spelling is what is checked and stored (surrounding white space,
+        // tabs included, is not part of an id).
+        let id = crate::model::canonical_id(&id);
         let chars = id.chars().count();
-        if chars == 0 || chars > MAX_ID_CHARS {
+        if chars == 0 {
+            self.problem("id", "must not be empty or only white space");
+        } else if chars > MAX_ID_CHARS {
             self.problem("id", format!("must be 1-{MAX_ID_CHARS} characters, has {chars}"));
         } else if id.chars().any(char::is_control) {
             self.problem("id", "must not contain control characters");
-        } else if id.trim().is_empty() {
-            self.problem("id", "must not be only white space");
         } else {
             return Some(id);
         }
@@ -606,7 +609,8 @@ mod tests {
             (with("published", json!("03/09/2021")), "published: \"03/09/2021\" is not a date"),
             (with("published", json!("1900-01-01")), "published: \"1900-01-01\" is out of range"),
             (with("updated", json!("soon")), "updated: \"soon\" is not a date"),
-            (with("id", json!("")), "id: must be 1-200 characters, has 0"),
+            (with("id", json!("")), "id: must not be empty or only white space"),
+            (with("id", json!(" \t ")), "id: must not be empty or only white space"),
             (with("id", json!("x".repeat(201))), "id: must be 1-200 characters, has 201"),
             (with("id", json!("a\u{7}b")), "id: must not contain control characters"),
             (with("id", json!({"x": 1})), "id: must be a string, found an object"),

@@ -187,7 +187,8 @@ impl Publisher {
     /// Deletes an article from the store and every feed; whether it existed. Durable on return.
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
         self.store.ensure_space(4096, self.config.server.min_free_bytes)?;
-        match self.store.delete(id, now())? {
+        let Some(id) = self.store.stored_id(id)? else { return Ok(false) };
+        match self.store.delete(&id, now())? {
             None => Ok(false),
             Some(touched) => {
                 if !touched.is_empty() {
@@ -223,7 +224,10 @@ impl Publisher {
 
     /// The stored article with this id (scheduled ones included).
     pub fn article(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
-        self.store.get(id)
+        match self.store.stored_id(id)? {
+            Some(id) => self.store.get(&id),
+            None => Ok(None),
+        }
     }
 
     /// A page of published articles, newest first, of a category (with descendants) or the

@@ -20,7 +20,7 @@ const ARCHIVE_MAX_AGE: u32 = 86_400;
 impl Publisher {
     /// The HTML page of one article, if the id is stored and published.
     pub fn article_page(&self, id: &str) -> Result<Option<String>, PublishError> {
-        let Some(stored) = self.store.get(id)? else { return Ok(None) };
+        let Some(stored) = self.article(id)? else { return Ok(None) };
         if !stored.is_published_at(now()) {
             return Ok(None);
         }

@@ -125,6 +125,8 @@ impl Store {
     pub fn verify(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         let mut articles = 0usize;
+        // Spellings of each canonical id (stores written before ids were canonical).
+        let mut spellings: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
         for item in self.engine.scan_prefix(keys::ARTICLES) {
             let (k, v) = item?;
             let id = String::from_utf8_lossy(&k[keys::ARTICLES.len()..]).into_owned();
@@ -136,6 +138,12 @@ impl Store {
                 }
             };
             articles += 1;
+            let canonical = crate::model::canonical_id(&id);
+            if canonical != id {
+                spellings.entry(canonical).or_default().push((id.clone(), a.guid.clone()));
+            } else {
+                spellings.entry(canonical).or_default().insert(0, (id.clone(), a.guid.clone()));
+            }
             if a.article.id != id {
                 problems.push(format!("article under key {id:?} has id {:?}", a.article.id));
             }
@@ -169,6 +177,13 @@ impl Store {
                 }
                 Some(_) => {}
             }
+        }
+        for (canonical, ids) in spellings.into_iter().filter(|(_, ids)| ids.len() > 1) {
+            let listed: Vec<String> = ids.iter().map(|(id, guid)| format!("{id:?} (GUID {guid})")).collect();
+            problems.push(format!(
+                "ids {} are one id ({canonical:?} in Unicode NFC) and feeds show them as two items; fix: keep one, delete the others with DELETE /api/articles/{{id}} (percent-encode the id's exact spelling)",
+                listed.join(" and ")
+            ));
         }
         if let Some(item) = self.engine.scan_prefix(keys::SITE_INDEX_V2).next() {
             item?;

@@ -286,3 +286,23 @@ fn concurrent_durable_writers_share_commits_and_each_gets_its_own_answer() {
     assert_eq!(store.newest(Scope::Categories(&["hunan"]), 1000, 3_000).unwrap().len(), 16 * 25 + 1);
     assert_eq!(*store.durable.lock().unwrap(), store.applied.load(Ordering::Acquire), "all of it flushed");
 }
+
+#[test]
+fn ids_stored_in_two_spellings_before_ids_were_canonical_are_reported_and_each_stays_reachable() {
+    let (_d, s) = open();
+    // What an earlier sihai stored for `e` + U+0301 and for `é`: two records, one GUID.
+    s.upsert(vec![article("cafe\u{301}", 100, &["x"]), article("café", 200, &["x"])], 1000, "t.example,2026").unwrap();
+    let problems = s.verify().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("are one id (\"café\" in Unicode NFC)") && problems[0].contains("DELETE"),
+        "{problems:?}"
+    );
+    // Each spelling reads its own record; a third spelling finds the canonical one.
+    assert_eq!(s.stored_id("cafe\u{301}").unwrap().as_deref(), Some("cafe\u{301}"));
+    assert_eq!(s.stored_id("café").unwrap().as_deref(), Some("café"));
+    assert_eq!(s.stored_id(" café ").unwrap().as_deref(), Some("café"));
+    assert_eq!(s.stored_id("cafe").unwrap(), None);
+    s.delete("cafe\u{301}", 2000).unwrap();
+    assert!(s.verify().unwrap().is_empty(), "fixed by deleting one spelling");
+}
