@@ -30,3 +30,6 @@ pub mod store;
 pub mod text;
 pub mod time;
 pub mod websub;
+
+#[cfg(test)]
+mod props;

@@ -168,6 +168,17 @@ fn segment(raw: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
+/// Runs every pure parsing piece of the table on `s` (as a path, a query, a day), for the
+/// property tests: none may panic on any input.
+#[cfg(test)]
+pub fn probe(s: &str) {
+    let _ = api(s);
+    let _ = archive_day(s);
+    let _ = limit(Some(s), 50);
+    let _ = param(Some(s), "limit");
+    let _ = segment(s);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
