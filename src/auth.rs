@@ -60,8 +60,20 @@ impl Tokens {
     /// Whether `presented` is one of the tokens. Every stored hash is compared, each in
     /// constant time, so timing tells nothing about which or how much matched.
     pub fn accepts(&self, presented: &str) -> bool {
+        self.identify(presented).is_some()
+    }
+
+    /// Which token `presented` is (its index: `SIHAI_TOKEN` first, then the token file's
+    /// lines in order), so that limits can be kept per publishing system. Like
+    /// [`Tokens::accepts`], every stored hash is compared in constant time.
+    pub fn identify(&self, presented: &str) -> Option<usize> {
         let h = blake3::hash(presented.as_bytes());
-        self.hashes.iter().fold(false, |ok, stored| ok | (*stored == h))
+        self.hashes.iter().enumerate().fold(None, |found, (i, stored)| if *stored == h { Some(i) } else { found })
+    }
+
+    /// How many tokens are accepted (the range of [`Tokens::identify`]'s indexes).
+    pub fn count(&self) -> usize {
+        self.hashes.len()
     }
 }
 
@@ -159,5 +171,17 @@ mod tests {
         assert!(tokens.accepts(&token));
         assert!(!tokens.accepts(&token[..63]));
         assert!(!tokens.accepts(""));
+    }
+
+    #[test]
+    fn each_token_is_identified_by_its_place() {
+        let list = ["0123456789abcdef0123", "fedcba9876543210fedc", "0123456789abcdef0123"];
+        let tokens =
+            Tokens { hashes: list.iter().map(|t| blake3::hash(t.as_bytes())).collect(), origin: String::new() };
+        assert_eq!(tokens.count(), 3);
+        assert_eq!(tokens.identify("fedcba9876543210fedc"), Some(1));
+        assert_eq!(tokens.identify("0123456789abcdef0123"), Some(2), "a repeated line: the last");
+        assert_eq!(tokens.identify("0123456789abcdef012"), None);
+        assert!(tokens.accepts("fedcba9876543210fedc") && !tokens.accepts("x"));
     }
 }

@@ -4,6 +4,11 @@
 //! in batches; a file of several batches is first sent as a dry run, so a bad article in
 //! the last batch refuses the whole file before anything is written. Pages are sent as
 //! they are (the daemon detects their encoding).
+//!
+//! A `429` (the token's `[ingest] requests_per_minute`) or `503` (the store briefly
+//! unavailable) with `Retry-After` is waited out (at most [`MAX_WAIT`] each time, saying so)
+//! and the same request sent again, up to [`MAX_RETRIES`] times. Sending again is safe:
+//! the daemon wrote nothing for those answers, and a repeated article is `unchanged`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,6 +21,13 @@ use crate::ingest::InputKind;
 
 /// Articles per request.
 const BATCH_ARTICLES: usize = 1_000;
+/// Longest wait for one `Retry-After`: a daemon asking for more is not waited for that
+/// long at once (the next answer says again how long).
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Times one request is sent again after a `429` or `503`.
+const MAX_RETRIES: u32 = 5;
+/// The wait when a `429` or `503` gives no usable `Retry-After`.
+const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
 /// How a run of `sihai ingest` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,12 +216,27 @@ fn post(
     body: Vec<u8>,
 ) -> Result<Answer, Fatal> {
     let url = format!("{}/api/articles{}", args.server.trim_end_matches('/'), if dry_run { "?dry_run=1" } else { "" });
-    let mut resp = agent
-        .post(&url)
-        .header("Authorization", &format!("Bearer {}", args.token))
-        .header("Content-Type", content_type)
-        .send(&body[..])
-        .map_err(|e| Fatal(format!("cannot reach the daemon at {}: {e}", args.server)))?;
+    let mut retries = 0;
+    let mut resp = loop {
+        let resp = agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {}", args.token))
+            .header("Content-Type", content_type)
+            .send(&body[..])
+            .map_err(|e| Fatal(format!("cannot reach the daemon at {}: {e}", args.server)))?;
+        let status = resp.status().as_u16();
+        if !matches!(status, 429 | 503) || retries == MAX_RETRIES {
+            break resp;
+        }
+        retries += 1;
+        let header = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
+        let wait = retry_after(header, std::time::SystemTime::now());
+        eprintln!(
+            "sihai: the daemon answered {status}; waiting {} s as it asks (Retry-After), then sending again (retry {retries} of {MAX_RETRIES})",
+            wait.as_secs_f64().ceil()
+        );
+        std::thread::sleep(wait);
+    };
     let status = resp.status().as_u16();
     let text = resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
     let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -220,6 +247,20 @@ fn post(
         413 => Err(Fatal(format!("the daemon refused a batch as too large: {message}"))),
         _ => Err(Fatal(format!("the daemon answered {status}: {message}"))),
     }
+}
+
+/// How long to wait for a `Retry-After` value at `now`: seconds, or an HTTP date; at most
+/// [`MAX_WAIT`], [`DEFAULT_WAIT`] when absent or unreadable.
+fn retry_after(value: Option<&str>, now: std::time::SystemTime) -> Duration {
+    let Some(value) = value.map(str::trim) else { return DEFAULT_WAIT };
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => match httpdate::parse_http_date(value) {
+            Ok(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+            Err(_) => DEFAULT_WAIT,
+        },
+    };
+    wait.min(MAX_WAIT)
 }
 
 /// Counts and problems of one answer, problems placed at `FILE:LINE` of their record.
@@ -252,4 +293,31 @@ fn report(name: &str, batch: &[&Record], answer: Answer) -> FileReport {
         problems.push(format!("{place}:{id}{field} {}", p["message"].as_str().unwrap_or("")));
     }
     FileReport { counts, problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_capped() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(42));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(42));
+        let cases = [
+            (Some("3"), Duration::from_secs(3)),
+            (Some(" 0 "), Duration::ZERO),
+            (Some("86400"), MAX_WAIT),
+            (Some(date.as_str()), Duration::from_secs(42)),
+            (Some(past.as_str()), Duration::ZERO),
+            (Some("soon"), DEFAULT_WAIT),
+            (Some("-1"), DEFAULT_WAIT),
+            (None, DEFAULT_WAIT),
+        ];
+        for (value, want) in cases {
+            assert_eq!(retry_after(value, now), want, "{value:?}");
+        }
+        assert!(retry_after(Some("1"), SystemTime::now()) <= MAX_WAIT);
+    }
 }

@@ -1,23 +1,26 @@
 //! One request, from route to response: the route table names what the path asks for,
-//! then the method is checked (405 with `Allow`), then the token for `/api` routes (401),
-//! then the one handler runs. Feeds and pages come ready (`ready.rs`); article pages and
-//! API work run on the blocking pool. A panic while routing or handling becomes a 500.
+//! then the method is checked (405 with `Allow`), then, for `/api` routes only, the gate:
+//! the client's address and its throttle, the token (401), the token's write rate (429);
+//! then the one handler runs. Feeds and pages come ready (`ready.rs`) and pay for none of
+//! the gate (no header is read for them); article pages and API work run on the blocking
+//! pool. A panic while routing or handling becomes a 500.
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::response::{self, Body};
 use super::route::{Refusal, Route};
-use super::{api, ready, State};
+use super::throttle::{Throttled, MAX_FAILURES_ANSWERED_PER_SECOND};
+use super::{api, client, ready, State};
 
 /// Answers one request.
 pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr) -> Response<Body> {
-    let _ = peer; // the client's address: for per-address limits (issue 12)
     let path = req.uri().path();
     let parsed = catch_unwind(AssertUnwindSafe(|| Route::parse(path, req.uri().query(), &state.publisher)));
     let route = match parsed {
@@ -28,8 +31,10 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
     if !route.allows(req.method()) {
         return method_not_allowed(&route, req.method());
     }
-    if route.is_api() && !authorized(&req, &state) {
-        return response::unauthorized();
+    if route.is_api() {
+        if let Some(refused) = gate(&req, &state, peer, &route) {
+            return refused;
+        }
     }
     match route {
         Route::Ready(key) => ready::serve(req.headers(), key, state).await,
@@ -67,13 +72,85 @@ fn method_not_allowed(route: &Route, method: &Method) -> Response<Body> {
     r
 }
 
-/// Whether the request carries a bearer token the daemon accepts.
-fn authorized(req: &Request<Incoming>, state: &State) -> bool {
-    let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let mut parts = value.trim().splitn(2, ' ');
-    let scheme = parts.next().unwrap_or("");
-    let token = parts.next().unwrap_or("").trim();
-    scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && state.tokens.accepts(token)
+/// The gate of an `/api` route: the client's address (the peer, or what a trusted proxy
+/// says), refused while it is throttled for failed tokens; then the token (401, or 429
+/// past the limits of failures); then, for writes, the token's rate. Every refusal is
+/// logged with the address and the route (never the token), the log itself rate-limited.
+/// `None`: the request goes on to its handler.
+fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route) -> Option<Response<Body>> {
+    let now = Instant::now();
+    let client = client::client_address(peer.ip(), req.headers(), &state.limits.trusted_proxies);
+    let guard = &state.guard;
+    let refuse = |response: Response<Body>, why: &str| {
+        let status = response.status().as_u16();
+        guard.log_refusal(
+            now,
+            format_args!("API refused {status} to {client}: {} {}: {why}", req.method(), name(route)),
+        );
+        Some(response)
+    };
+    if let Some(throttled) = guard.blocked(client, now) {
+        return refuse(too_many_requests(throttled, state), "too many failed tokens from this address");
+    }
+    let Some(token) = bearer(req).and_then(|t| state.tokens.identify(t)) else {
+        return match guard.failed(client, now) {
+            Ok(()) => refuse(response::unauthorized(), "no valid token"),
+            Err(throttled) => refuse(too_many_requests(throttled, state), "no valid token, over the limit of failures"),
+        };
+    };
+    let method = req.method();
+    let writes = match route {
+        Route::ApiArticles => method == Method::POST,
+        Route::ApiArticle(_) => method == Method::DELETE,
+        _ => false,
+    };
+    if writes {
+        if let Err(throttled) = guard.write(token, now) {
+            let why = format!("token {} over [ingest] requests_per_minute", token + 1);
+            return refuse(too_many_requests(throttled, state), &why);
+        }
+    }
+    None
+}
+
+/// The bearer token a request carries, if any.
+fn bearer(req: &Request<Incoming>) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// An API route as the log names it (the path's pattern: an id is client-chosen text).
+fn name(route: &Route) -> &'static str {
+    match route {
+        Route::ApiArticles => "/api/articles",
+        Route::ApiArticle(_) => "/api/articles/{id}",
+        Route::ApiStats => "/api/stats",
+        Route::ApiExport => "/api/export",
+        Route::Ready(_) | Route::Article(_) => "(not an API route)",
+    }
+}
+
+/// 429 with `Retry-After` and why, as the API's other errors.
+fn too_many_requests(throttled: Throttled, state: &State) -> Response<Body> {
+    let seconds = throttled.retry_after();
+    let message = match throttled {
+        Throttled::Address(_) => format!(
+            "too many failed authentications from this address (at most {} a minute); try again in {seconds} s",
+            state.limits.auth_failures_per_minute
+        ),
+        Throttled::Everyone(_) => format!(
+            "too many failed authentications (at most {MAX_FAILURES_ANSWERED_PER_SECOND} a second in all); try again in {seconds} s"
+        ),
+        Throttled::Writes(_) => format!(
+            "too many write requests with this token ([ingest] requests_per_minute = {}); nothing was written; try again in {seconds} s",
+            state.publisher.config().ingest.requests_per_minute
+        ),
+    };
+    let mut r = response::json_error(StatusCode::TOO_MANY_REQUESTS, &message, &[]);
+    r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    r
 }
 
 /// `/articles/{id}`: built per request (few are asked for; they are not kept ready).

@@ -7,17 +7,21 @@
 //! |---|---|
 //! | `conn.rs` | what one connection may hold: caps, the idle and stalled-write watchdog |
 //! | `route.rs` | the one route table: path and query -> [`route::Route`], allowed methods |
-//! | `handle.rs` | one request: route, method, token, the handler; panics -> 500 |
+//! | `handle.rs` | one request: route, method, the API's gate (address, throttles, token), the handler; panics -> 500 |
+//! | `client.rs` | which address is the client's (the peer, or a trusted proxy's `Forwarded` / `X-Forwarded-For`) |
+//! | `throttle.rs` | failed tokens per address and in all, writes per token, the rate-limited refusal log |
 //! | `ready.rs` | ready feeds and pages: codings, conditional GET, first renders |
 //! | `api.rs` | the `/api` handlers |
 //! | `response.rs` | building responses |
 
 mod api;
+mod client;
 pub mod conn;
 mod handle;
 mod ready;
 mod response;
 pub mod route;
+mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,6 +61,9 @@ pub struct State {
     pub limits: Limits,
     /// The open connections, for the caps.
     pub connections: Arc<Registry>,
+    /// The API's throttles (failed tokens, writes per token): guessing a token online must
+    /// be hopeless, and one publishing system must not be able to flood the store.
+    pub guard: throttle::Guard,
 }
 
 impl State {
@@ -66,7 +73,9 @@ impl State {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let limits = publisher.config().server.limits.clone();
         let connections = Arc::new(Registry::new(&limits, fd_limit));
-        State { publisher, tokens, renders: tokio::sync::Semaphore::new(cores), limits, connections }
+        let per_minute = publisher.config().ingest.requests_per_minute;
+        let guard = throttle::Guard::new(limits.auth_failures_per_minute, per_minute, tokens.count());
+        State { publisher, tokens, renders: tokio::sync::Semaphore::new(cores), limits, connections, guard }
     }
 }
 

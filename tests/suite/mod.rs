@@ -7,4 +7,5 @@ mod feeds;
 mod polling;
 mod reliability;
 mod subscribe;
+mod throttle;
 pub mod util;
