@@ -269,7 +269,7 @@ fn sigterm_during_long_requests_exits_within_the_deadline_and_the_store_stays_co
     // A request that never ends (a body trickled), and a big write in flight.
     let mut held = TcpStream::connect(d.addr()).unwrap();
     write!(held, "POST /api/articles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[", d.token).unwrap();
-    let articles: Vec<_> = (0..3000)
+    let articles: Vec<_> = (0..2000)
         .map(|i| json!({"id": format!("big{i}"), "title": format!("大批 {i}"), "category": "tech", "published": "2024-01-03", "content_text": "内容。".repeat(300)}))
         .collect();
     let body = json!(articles).to_string();
