@@ -19,6 +19,14 @@ pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<Pa
         config.server.data_dir = d;
     }
     let listen = config.server.listen;
+    // The address first: a port in use must change nothing on disk (no store created).
+    let socket = match bind(listen) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sihai: {e}");
+            return Ok(Outcome::Refused);
+        }
+    };
     let daemon = match Daemon::open(config) {
         Ok(d) => d,
         Err(e) => {
@@ -31,8 +39,7 @@ pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<Pa
     };
     let runtime = Daemon::runtime().context("starting the runtime")?;
     runtime.block_on(async {
-        let listener =
-            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = tokio::net::TcpListener::from_std(socket).context("listening")?;
         // Handlers go in before "listening" is logged: a signal sent by anyone who saw
         // that line must stop the daemon gracefully, never kill it by the default action.
         let stop = stop_signal()?;
@@ -43,6 +50,21 @@ pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<Pa
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     tracing::info!("stopped");
     Ok(Outcome::Ok)
+}
+
+/// Binds the daemon's address, saying what to do when it cannot.
+fn bind(listen: SocketAddr) -> Result<std::net::TcpListener, String> {
+    let socket = std::net::TcpListener::bind(listen).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "another process listens there (another sihai?): stop it, or choose another address with [server] listen or --listen",
+            std::io::ErrorKind::PermissionDenied => "ports below 1024 need privileges: use a higher port and a proxy in front, or grant CAP_NET_BIND_SERVICE",
+            std::io::ErrorKind::AddrNotAvailable => "no interface of this machine has that address: check [server] listen",
+            _ => "check [server] listen or --listen",
+        };
+        format!("cannot listen on {listen}: {e}; {hint} (nothing was written)")
+    })?;
+    socket.set_nonblocking(true).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    Ok(socket)
 }
 
 /// Installs the SIGINT and SIGTERM handlers now and returns a future that completes on

@@ -111,3 +111,15 @@ fn import_says_so_when_the_daemon_holds_the_store() {
     assert!(run.stderr.contains("in use by another process"), "{}", run.stderr);
     assert_eq!(d.stop(), 0, "SIGTERM stops the daemon cleanly");
 }
+
+#[test]
+fn a_port_in_use_exits_1_with_what_to_do_and_changes_nothing_on_disk() {
+    let site = Site::shipped();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let run = site.sihai(&["serve", "--listen", &addr]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("cannot listen on {addr}")), "{}", run.stderr);
+    assert!(run.stderr.contains("another process listens there"), "{}", run.stderr);
+    assert!(!site.data.exists(), "no store was created");
+}
