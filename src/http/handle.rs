@@ -39,6 +39,8 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
     match route {
         Route::Ready(key) => ready::serve(req.headers(), key, state).await,
         Route::Article(id) => article_page(id, &req, state).await,
+        Route::Health => response::plain(StatusCode::OK, "ok"),
+        Route::Readiness => readiness(state).await,
         Route::ApiArticles if req.method() == Method::POST => api::post(req, state).await,
         Route::ApiArticles => api::blocking(state, move |s| api::list(s, req.uri().query())).await,
         Route::ApiArticle(id) if req.method() == Method::DELETE => {
@@ -128,7 +130,19 @@ fn name(route: &Route) -> &'static str {
         Route::ApiArticle(_) => "/api/articles/{id}",
         Route::ApiStats => "/api/stats",
         Route::ApiExport => "/api/export",
-        Route::Ready(_) | Route::Article(_) => "(not an API route)",
+        Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness => "(not an API route)",
+    }
+}
+
+/// `/readyz`: 200 when the store answers a read and writes are not refused for a full
+/// disk; else 503 saying which (for a load balancer's health check; cheap: one key read
+/// and one `statvfs`).
+async fn readiness(state: Arc<State>) -> Response<Body> {
+    let probe = tokio::task::spawn_blocking(move || state.publisher.readiness()).await;
+    match probe {
+        Ok(Ok(())) => response::plain(StatusCode::OK, "ready"),
+        Ok(Err(e)) => response::plain(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {e}")),
+        Err(_) => response::plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: the check failed"),
     }
 }
 

@@ -37,6 +37,13 @@ pub fn error(status: StatusCode, message: &str) -> Response<Body> {
     r
 }
 
+/// A short plain-text answer that must never be cached (health checks).
+pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
+    let mut r = error(status, message);
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 /// 405 with the methods the route allows.
 pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");

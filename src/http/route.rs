@@ -9,6 +9,8 @@
 //! | `/c/{slug}` | GET, HEAD | a category's page |
 //! | `/feeds.opml[?format=atom\|json]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree |
 //! | `/articles/{id}` | GET, HEAD | an article's own page |
+//! | `/healthz` | GET, HEAD | the process answers (no token, no store read) |
+//! | `/readyz` | GET, HEAD | the store answers and the disk guard is not tripped |
 //! | `/api/articles[?dry_run=1]` | GET, HEAD, POST | list (`category`, `limit`, `after`), or ingest |
 //! | `/api/articles/{id}` | GET, HEAD, DELETE | one stored article |
 //! | `/api/stats` | GET, HEAD | work counters |
@@ -36,6 +38,10 @@ pub enum Route {
     Ready(Key),
     /// An article's own page (`/articles/{id}`).
     Article(String),
+    /// `/healthz`: the process answers.
+    Health,
+    /// `/readyz`: the store answers and writes are not refused for a full disk.
+    Readiness,
     /// `/api/articles`: list or ingest.
     ApiArticles,
     /// `/api/articles/{id}`: read or delete one article.
@@ -81,6 +87,11 @@ impl Route {
         if let Some(rest) = path.strip_prefix(FEEDS) {
             return feed(rest, query, publisher).map(Route::Ready);
         }
+        match path {
+            "healthz" => return Ok(Route::Health),
+            "readyz" => return Ok(Route::Readiness),
+            _ => {}
+        }
         if let Some(slug) = path.strip_prefix(CATEGORY_PAGES) {
             let target = publisher.target(slug).filter(|t| *t != Target::All).ok_or(Refusal::NotFound)?;
             return ready(Key::current(target, Representation::Page));
@@ -107,7 +118,7 @@ impl Route {
 
     /// Whether this is an `/api` route (JSON errors, a bearer token).
     pub fn is_api(&self) -> bool {
-        !matches!(self, Route::Ready(_) | Route::Article(_))
+        !matches!(self, Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness)
     }
 }
 

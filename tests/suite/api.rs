@@ -374,3 +374,25 @@ fn large_files_go_in_batches_and_are_validated_whole_first() {
     let (_, v) = d.api("GET", "/api/articles/n0", None);
     assert_eq!(v["title"], "批量 0", "the first batch was not written");
 }
+
+#[test]
+fn healthz_answers_without_a_token_and_readyz_says_when_writes_would_be_refused() {
+    let d = Site::shipped().start();
+    let h = d.get("/healthz");
+    assert_eq!((h.status, h.text().trim()), (200, "ok"));
+    assert_eq!(h.header("cache-control"), Some("no-store"));
+    let r = d.get("/readyz");
+    assert_eq!((r.status, r.text().trim()), (200, "ready"));
+    assert_eq!(d.request("POST", "/healthz", &[], Some(b"x")).status, 405);
+    // A disk below [server] min_free_bytes: not ready (writes would answer 507).
+    let full = Site::with_config(&replaced(
+        SHIPPED_CONFIG,
+        "\n[server]\n",
+        "\n[server]\nmin_free_bytes = 9000000000000000000\n",
+    ));
+    let d = full.start();
+    let r = d.get("/readyz");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("not ready") && r.text().contains("full"), "{}", r.text());
+    assert_eq!(d.get("/healthz").status, 200, "the process still answers");
+}
