@@ -23,6 +23,7 @@ pub mod encoding;
 pub mod feed;
 pub mod http;
 pub mod ingest;
+pub mod logging;
 pub mod model;
 pub mod parallel;
 pub mod publish;

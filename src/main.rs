@@ -12,10 +12,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIHAI_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    // Logging starts in `cli::run`, once the config (its `[log]`) is read.
     let cli = sihai::cli::Cli::parse();
     // A panic is a bug, never an answer to input: it ends the command with its own
     // documented code (4), not Rust's 101, after the panic message.

@@ -115,6 +115,11 @@ pub const MAX_SUMMARY_CHARS: IntSetting =
 pub const MAX_NAME_CHARS: IntSetting =
     IntSetting { key: "max_name_chars", default: 200, range: 10..=10_000, fix: "a number from 10 to 10000" };
 
+/// `[log] level`.
+pub const LOG_LEVEL: &str = "info";
+/// `[log] format`.
+pub const LOG_FORMAT: &str = "text";
+
 /// `[site] language`.
 pub const LANGUAGE: &str = "zh-CN";
 /// `[site] timezone`.

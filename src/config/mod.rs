@@ -48,6 +48,27 @@ pub struct Config {
     pub hubs: Vec<Url>,
     /// The resolved category tree.
     pub categories: Categories,
+    /// The `[log]` table.
+    pub log: Log,
+}
+
+/// The `[log]` table: what the log holds and how it is written (`SIHAI_LOG` and
+/// `SIHAI_LOG_FORMAT` override it).
+#[derive(Debug, Clone)]
+pub struct Log {
+    /// A filter: a level (`info`) or directives (`sihai=debug,hyper=info`).
+    pub level: String,
+    /// Text lines, or one JSON object a line.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (colour only on a terminal).
+    Text,
+    /// One JSON object a line, for log shippers.
+    Json,
 }
 
 /// The `[site]` table: what every feed is built from.

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::defaults::{self, IntSetting};
 use super::tree::{fold, Categories, Category};
-use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Server, Site, SITE_SLUG};
+use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Server, Site, SITE_SLUG};
 use crate::text::line_of;
 
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
@@ -30,9 +30,10 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let ingest = v.ingest(raw.ingest);
     let hubs: Vec<Url> = raw.websub.hubs.iter().filter_map(|h| v.absolute_url(h, "[websub] hubs entry")).collect();
     let categories = v.categories(raw.category);
+    let log = v.log(raw.log);
     match site {
         Some(site) if v.problems.is_empty() => {
-            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories })
+            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories, log })
         }
         _ => Err(ConfigError { problems: v.problems }),
     }
@@ -50,6 +51,15 @@ struct RawConfig {
     websub: RawWebSub,
     #[serde(default)]
     category: Vec<Spanned<RawCategory>>,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -228,6 +238,36 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+
+    fn log(&mut self, raw: RawLog) -> Log {
+        let level = raw.level.as_ref().map_or(defaults::LOG_LEVEL.to_string(), |l| l.get_ref().trim().to_string());
+        if let Some(l) = &raw.level {
+            if tracing_subscriber::EnvFilter::try_new(&level).is_err() || level.is_empty() {
+                let msg = format!("[log] level {level:?} is not a level or filter; fix: one of error, warn, info, debug, trace, or directives such as \"sihai=debug,hyper=info\" (default {:?})", defaults::LOG_LEVEL);
+                self.at(l, msg);
+            }
+        }
+        let format = match raw.format.as_ref().map(|f| f.get_ref().as_str()) {
+            None => {
+                if defaults::LOG_FORMAT == "json" {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Text
+                }
+            }
+            Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                let msg = format!(
+                    "[log] format {other:?} is not a format; fix: \"text\" or \"json\" (default {:?})",
+                    defaults::LOG_FORMAT
+                );
+                self.at(raw.format.as_ref().expect("some"), msg);
+                LogFormat::Text
+            }
+        };
+        Log { level, format }
     }
 
     fn ingest(&mut self, raw: RawIngest) -> Ingest {

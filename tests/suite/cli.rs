@@ -123,3 +123,28 @@ fn a_port_in_use_exits_1_with_what_to_do_and_changes_nothing_on_disk() {
     assert!(run.stderr.contains("another process listens there"), "{}", run.stderr);
     assert!(!site.data.exists(), "no store was created");
 }
+
+#[test]
+fn logs_are_plain_text_off_a_terminal_or_one_json_object_a_line() {
+    let site = Site::shipped();
+    let d = site.start();
+    assert_eq!(d.get("/feeds/all.rss").status, 200);
+    let text = d.log();
+    assert!(text.contains("listening on"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour codes in a log that is not a terminal: {text:?}");
+    drop(d);
+    let d = site.start_with_env(&[("SIHAI_LOG_FORMAT", "json")]);
+    assert_eq!(d.get("/feeds/all.rss").status, 200);
+    let log = d.log();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "{log}");
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+    }
+    // [log] in the config does the same, and a bad value is named.
+    let bad = Site::with_config(&replaced(SHIPPED_CONFIG, "\n[server]\n", "\n[log]\nformat = \"xml\"\n\n[server]\n"));
+    let run = bad.sihai(&["check-config"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("[log] format \"xml\""), "{}", run.stderr);
+}

@@ -1,0 +1,32 @@
+//! The daemon's and the commands' log: a level filter and a format (text or one JSON
+//! object a line, for log shippers), from `[log]` in the config, overridden by `SIHAI_LOG`
+//! (a filter, e.g. `debug` or `sihai=debug,hyper=info`) and `SIHAI_LOG_FORMAT`.
+//!
+//! Colour only when stderr is a terminal (never into files or journald), and sled's own
+//! internals stay at `info` unless the filter names sled: its `debug` lines drown sihai's.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Log, LogFormat};
+
+/// Starts logging to stderr as `log` says (the environment overriding it). Call once.
+pub fn init(log: &Log) {
+    let filter = std::env::var("SIHAI_LOG").ok().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| log.level.clone());
+    let directives = if filter.contains("sled") { filter } else { format!("{filter},sled=info") };
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|e| {
+        eprintln!("sihai: log filter {directives:?}: {e}; using info");
+        EnvFilter::new("info,sled=info")
+    });
+    let format = match std::env::var("SIHAI_LOG_FORMAT").ok().as_deref() {
+        Some("json") => LogFormat::Json,
+        Some("text") => LogFormat::Text,
+        _ => log.format,
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(false).flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
+}
