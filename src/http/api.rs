@@ -5,13 +5,17 @@
 //!
 //! Bodies are read only up to `[ingest] max_body_bytes`; parsing, normalizing and the
 //! store write run on the blocking pool, and the answer comes once the write is durable.
+//! Exports stream from threads of their own, at most [`MAX_EXPORTS`] at once, so that
+//! readers that stop reading cannot take the blocking pool from writes and renders.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http_body_util::channel::Sender;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -130,35 +134,105 @@ pub fn stats(state: &State) -> Response<Body> {
     response::json(StatusCode::OK, &json!({"renders": load(&stats.renders), "compressions": load(&stats.compressions)}))
 }
 
-/// Streams the store as JSON Lines ([`crate::store::ExportRecord`]) while serving.
+/// Exports that may stream at once; past it, `/api/export` answers 503 with
+/// `Retry-After`. Each holds a thread of its own for as long as its reader takes (an
+/// export of a large store is minutes to a slow reader), so the bound is what a reader that
+/// stops reading can hold: two threads, never one the API, renders or writes need. A
+/// backup is one export at a time; two lets a second start while the first finishes.
+const MAX_EXPORTS: usize = 2;
+/// Seconds a refused export is told to wait.
+const EXPORT_RETRY_AFTER: u32 = 10;
+/// Chunks of [`EXPORT_CHUNK`] bytes queued between an export thread and its connection.
+const EXPORT_QUEUE: usize = 8;
+/// Bytes of JSON Lines an export sends at once.
+const EXPORT_CHUNK: usize = 64 * 1024;
+
+/// Export threads running in this process. A process-wide count, because what it bounds
+/// are the process's threads.
+static EXPORTS_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the [`MAX_EXPORTS`] places; given back when dropped (when its thread ends, or
+/// with the thread's closure if the thread could not start).
+struct ExportPlace;
+
+impl ExportPlace {
+    fn take() -> Option<ExportPlace> {
+        EXPORTS_RUNNING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_EXPORTS).then_some(n + 1))
+            .ok()
+            .map(|_| ExportPlace)
+    }
+}
+
+impl Drop for ExportPlace {
+    fn drop(&mut self) {
+        EXPORTS_RUNNING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `GET /api/export`: streams the store as JSON Lines ([`crate::store::ExportRecord`])
+/// while serving. The store is read on a thread of the export's own (not the blocking
+/// pool: a reader that stops reading blocks its thread until the connection's write
+/// timeout drops it), at most [`MAX_EXPORTS`] at once. When the connection goes away, the
+/// stream's receiver is dropped, the next send fails and the thread ends.
 pub fn export(state: Arc<State>) -> Response<Body> {
-    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(8);
+    let Some(place) = ExportPlace::take() else {
+        let msg = format!("{MAX_EXPORTS} exports are already running; try again in {EXPORT_RETRY_AFTER} s");
+        let mut r = response::json_error(StatusCode::SERVICE_UNAVAILABLE, &msg, &[]);
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(EXPORT_RETRY_AFTER));
+        return r;
+    };
+    let (tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(EXPORT_QUEUE);
     let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut buf = Vec::with_capacity(128 * 1024);
-        let result = state.publisher.export(|record| {
-            serde_json::to_writer(&mut buf, record).map_err(std::io::Error::other)?;
-            buf.push(b'\n');
-            if buf.len() >= 64 * 1024 {
-                let chunk = Bytes::from(std::mem::take(&mut buf));
-                handle.block_on(tx.send_data(chunk)).map_err(|_| std::io::Error::other("client went away"))?;
-            }
-            Ok(())
-        });
-        match result {
-            Ok(n) => {
-                let _ = handle.block_on(tx.send_data(Bytes::from(buf)));
-                tracing::info!("export of {n} article(s) and tombstone(s) sent");
-            }
-            // The client sees a truncated body (no final newline-terminated tail and a
-            // reset), never a clean end: an export is complete only if the stream ended.
-            Err(e) => {
-                tracing::error!("export failed: {e}");
-                tx.abort(std::io::Error::other(e.to_string()));
+    let spawned = std::thread::Builder::new().name("sihai-export".into()).spawn(move || {
+        let _place = place;
+        stream_export(&state, tx, &handle);
+    });
+    if let Err(e) = spawned {
+        tracing::error!("export: could not start its thread: {e}");
+        let mut r = response::json_error(StatusCode::SERVICE_UNAVAILABLE, "the export could not start", &[]);
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(EXPORT_RETRY_AFTER));
+        return r;
+    }
+    response::stream(body, "application/x-ndjson")
+}
+
+/// Reads the store into `tx` in chunks, waiting while the reader is slow; stops at the
+/// first chunk its reader is no longer there for.
+fn stream_export(state: &State, mut tx: Sender<Bytes, std::io::Error>, handle: &tokio::runtime::Handle) {
+    let mut buf = Vec::with_capacity(EXPORT_CHUNK + EXPORT_CHUNK / 2);
+    let mut gone = false;
+    let mut sent = 0usize;
+    let result = state.publisher.export(|record| {
+        serde_json::to_writer(&mut buf, record).map_err(std::io::Error::other)?;
+        buf.push(b'\n');
+        if buf.len() >= EXPORT_CHUNK {
+            let chunk = Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(EXPORT_CHUNK + EXPORT_CHUNK / 2)));
+            sent += chunk.len();
+            if handle.block_on(tx.send_data(chunk)).is_err() {
+                gone = true;
+                return Err(std::io::Error::other("the client went away"));
             }
         }
+        Ok(())
     });
-    response::stream(body, "application/x-ndjson")
+    match result {
+        Ok(n) => {
+            sent += buf.len();
+            if handle.block_on(tx.send_data(Bytes::from(buf))).is_err() {
+                tracing::info!("export stopped: the client went away at its end");
+            } else {
+                tracing::info!("export of {n} article(s) and tombstone(s) sent ({sent} bytes)");
+            }
+        }
+        Err(_) if gone => tracing::info!("export stopped: the client went away after {sent} bytes"),
+        // The client sees a truncated body (no final newline-terminated tail and a
+        // reset), never a clean end: an export is complete only if the stream ended.
+        Err(e) => {
+            tracing::error!("export failed: {e}");
+            tx.abort(std::io::Error::other(e.to_string()));
+        }
+    }
 }
 
 fn problems_json(problems: &[Problem]) -> Vec<Value> {

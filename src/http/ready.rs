@@ -42,7 +42,7 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
         let _permit = state.renders.acquire().await;
         let (e, s) = (entry.clone(), state.clone());
         if tokio::task::spawn_blocking(move || {
-            e.variant(coding, &s.publisher.stats);
+            s.publisher.variant(key, &e, coding);
         })
         .await
         .is_err()
@@ -50,7 +50,11 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
             return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
         }
     }
-    let variant = entry.variant(coding, &state.publisher.stats);
+    // Made above if it was not ready; an evicted entry still holds its codings while this
+    // request does.
+    let Some(variant) = entry.ready(coding) else {
+        return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+    };
     if not_modified(headers, &variant.etag, &entry) {
         return response::not_modified(&entry, variant);
     }

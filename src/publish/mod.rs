@@ -3,7 +3,7 @@
 //! | file | owns |
 //! |---|---|
 //! | `mod.rs` | [`Publisher`]: writes through it (so invalidation is part of every write), invalidation, WebSub topics |
-//! | `cache.rs` | ready entries (bytes, codings, ETags, Last-Modified) in per-key slots |
+//! | `cache.rs` | ready entries (bytes, codings, ETags, Last-Modified) in per-key slots, within `[server] cache_bytes` |
 //! | `render.rs` | store -> prepared feed -> the bytes of a representation |
 //! | `scheduler.rs` | releasing scheduled articles when due |
 //!
@@ -26,6 +26,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::config::SITE_SLUG as ALL;
+use crate::encoding::Encoding;
 use crate::feed::{self, Format, Target};
 use crate::model::{Article, StoredArticle};
 use crate::store::{Store, StoreError, Written};
@@ -68,9 +69,10 @@ impl From<StoreError> for PublishError {
 pub struct Publisher {
     config: Arc<Config>,
     store: Arc<Store>,
-    /// Ready representations. A write removes the slots of the feeds it changes, so a
-    /// request after the write gets a fresh slot; a render still running in a removed
-    /// slot only serves the requests that came before the write.
+    /// Ready representations, at most `[server] cache_bytes` of them. A write removes the
+    /// slots of the feeds it changes, so a request after the write gets a fresh slot; a
+    /// render still running in a removed slot only serves the requests that came before
+    /// the write.
     cache: Cache,
     /// Wakes the scheduler when a write stores an article dated in the future.
     pub scheduled: Notify,
@@ -97,11 +99,12 @@ impl Publisher {
     /// releases articles that fell due while it was closed.
     pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<Publisher, StoreError> {
         sync_feeds(&config, &store, now())?;
+        let cache = Cache::new(config.server.limits.cache_bytes);
         Ok(Publisher {
             websub: WebSub::new(config.hubs.clone()),
             config,
             store,
-            cache: Cache::default(),
+            cache,
             scheduled: Notify::new(),
             stats: Stats::default(),
         })
@@ -137,6 +140,13 @@ impl Publisher {
     /// async executor).
     pub fn get(&self, key: Key) -> Result<Arc<Entry>, PublishError> {
         self.cache.get_or_render(key, || self.render(key))
+    }
+
+    /// `entry` (the one kept for `key`) in `encoding`, compressed now if this is the first
+    /// request for that coding (blocking: call it off the async executor). Goes through the
+    /// cache so that the coding's bytes count against its budget.
+    pub fn variant<'e>(&self, key: Key, entry: &'e Arc<Entry>, encoding: Encoding) -> &'e Variant {
+        self.cache.variant(key, entry, encoding, &self.stats)
     }
 
     /// Drops the ready copies of the feeds showing these categories (each, its ancestors,

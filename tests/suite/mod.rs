@@ -1,5 +1,6 @@
 mod api;
 mod browser;
+mod budgets;
 mod cli;
 mod connections;
 mod content;
