@@ -159,6 +159,15 @@ pub fn mint_guid(tag_authority: &str, id: &str) -> String {
     format!("tag:{tag_authority}:{}", percent_encoding::utf8_percent_encode(&nfc, TAG_SPECIFIC))
 }
 
+/// The spelling a canonical (NFC) id most likely had in a store written before ids were
+/// canonical: its decomposed form (NFD, what macOS and some CMSs send), if different. Ids
+/// in scripts without decompositions (Chinese) have none, so they cost no extra lookup.
+pub(super) fn legacy_spelling(id: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let nfd: String = id.nfd().collect();
+    (nfd != id).then_some(nfd)
+}
+
 /// The Atom id of a feed first seen now: `tag:{authority}:feeds/{slug}` (the `/` keeps it
 /// apart from every article GUID, whose ids have theirs percent-encoded).
 pub fn mint_feed_id(tag_authority: &str, slug: &str) -> String {

@@ -34,13 +34,20 @@ impl Store {
     /// The spelling under which the article an API or page path names is stored: the
     /// spelling as given if a store written before ids were canonical holds it (so each
     /// of two colliding spellings can still be read and deleted), else its canonical form
-    /// ([`crate::model::canonical_id`]). `None` if neither is stored.
+    /// ([`crate::model::canonical_id`]), else that form's decomposed spelling (what such a
+    /// store most likely holds). `None` if none is stored.
     pub fn stored_id(&self, id: &str) -> Result<Option<String>, StoreError> {
         let canonical = crate::model::canonical_id(id);
         if canonical != id && self.engine.contains(article_key(id))? {
             return Ok(Some(id.to_string()));
         }
-        Ok(self.engine.contains(article_key(&canonical))?.then_some(canonical))
+        if self.engine.contains(article_key(&canonical))? {
+            return Ok(Some(canonical));
+        }
+        match keys::legacy_spelling(&canonical) {
+            Some(legacy) if self.engine.contains(article_key(&legacy))? => Ok(Some(legacy)),
+            _ => Ok(None),
+        }
     }
 
     /// The GUID a deleted id keeps (its tombstone), if it has one.

@@ -290,8 +290,19 @@ fn concurrent_durable_writers_share_commits_and_each_gets_its_own_answer() {
 #[test]
 fn ids_stored_in_two_spellings_before_ids_were_canonical_are_reported_and_each_stays_reachable() {
     let (_d, s) = open();
-    // What an earlier sihai stored for `e` + U+0301 and for `é`: two records, one GUID.
-    s.upsert(vec![article("cafe\u{301}", 100, &["x"]), article("café", 200, &["x"])], 1000, "t.example,2026").unwrap();
+    // What an earlier sihai stored for `e` + U+0301 and for `é`: two records, one GUID
+    // (written as they are, as a restore of its export would).
+    let record = |id: &str, published| {
+        ExportRecord::Article(Box::new(StoredArticle {
+            article: article(id, published, &["x"]),
+            guid: "tag:t.example,2026:caf%C3%A9".into(),
+            created: 1000,
+            modified: 1000,
+            updated: published,
+            excerpt: String::new(),
+        }))
+    };
+    s.restore(&[record("cafe\u{301}", 100), record("café", 200)]).unwrap();
     let problems = s.verify().unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
@@ -305,4 +316,33 @@ fn ids_stored_in_two_spellings_before_ids_were_canonical_are_reported_and_each_s
     assert_eq!(s.stored_id("cafe").unwrap(), None);
     s.delete("cafe\u{301}", 2000).unwrap();
     assert!(s.verify().unwrap().is_empty(), "fixed by deleting one spelling");
+}
+
+#[test]
+fn an_id_stored_decomposed_before_ids_were_canonical_is_updated_in_place_with_its_guid() {
+    let (_d, s) = open();
+    // An earlier sihai stored the decomposed spelling; then one deleted too.
+    s.upsert(vec![article("cafe\u{301}", 100, &["x"]), article("ne\u{301}e", 100, &["x"])], 1000, "old.example,2020")
+        .unwrap();
+    s.delete("ne\u{301}e", 1500).unwrap();
+    let legacy_guid = s.get("cafe\u{301}").unwrap().unwrap().guid;
+    // Now the canonical spelling arrives (what normalization sends): the same article.
+    let mut again = article("café", 100, &["x"]);
+    again.title = "new title".into();
+    let w = s.upsert(vec![again, article("née", 200, &["x"])], 2000, "new.example,2026").unwrap().written;
+    assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Updated, legacy_guid.as_str()));
+    assert_eq!(
+        (w[1].status, w[1].guid.as_str()),
+        (WriteStatus::Created, "tag:old.example,2020:n%C3%A9e"),
+        "the tombstone's GUID"
+    );
+    assert!(s.get("cafe\u{301}").unwrap().is_none(), "moved to the canonical key");
+    assert_eq!(s.get("café").unwrap().unwrap().created, 1000, "its first stored time kept");
+    let listed = s.newest(Scope::Site, 10, 5000).unwrap();
+    assert_eq!(ids(&listed), vec!["née", "café"], "one item each, no GUID twice");
+    assert!(s.verify().unwrap().is_empty(), "{:?}", s.verify().unwrap());
+    assert_eq!(s.count_prefix("g/"), 0, "the tombstone went with its id");
+    // A lookup by the canonical spelling finds a record still stored decomposed.
+    s.upsert(vec![article("o\u{308}l", 100, &["x"])], 3000, "old.example,2020").unwrap();
+    assert_eq!(s.stored_id("öl").unwrap().as_deref(), Some("o\u{308}l"));
 }

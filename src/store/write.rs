@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::engine::Batch;
 use super::keys::{
-    article_key, decode_instant, encode, encode_article, guid_key, index_keys, meta_key, mint_guid, time_key,
-    with_suffix, RELEASED_KEY, TIME_LEN,
+    article_key, decode_instant, encode, encode_article, guid_key, index_keys, legacy_spelling, meta_key, mint_guid,
+    time_key, with_suffix, RELEASED_KEY, TIME_LEN,
 };
 use super::{FeedMeta, Scope, Store, StoreError, WriteReport, Written};
 use crate::config::SITE_SLUG as ALL;
@@ -326,18 +326,39 @@ impl<'s> Plan<'s> {
             (None, Some((_, read_ahead))) => read_ahead.take(),
             (None, None) => self.store.tombstone(id)?,
         };
-        match tombstone {
-            Some(g) => {
-                self.batch.remove(guid_key(id));
-                Ok(g)
-            }
-            None => Ok(mint_guid(self.tag_authority, id)),
+        if let Some(g) = tombstone {
+            self.batch.remove(guid_key(id));
+            return Ok(g);
         }
+        // A deleted id of a store written before ids were canonical keeps its GUID too.
+        if let Some(legacy) = legacy_spelling(id) {
+            let tombstone = match self.guids.remove(&legacy) {
+                Some(g) => Some(g),
+                None => self.store.tombstone(&legacy)?,
+            };
+            if let Some(g) = tombstone {
+                self.batch.remove(guid_key(&legacy));
+                return Ok(g);
+            }
+        }
+        Ok(mint_guid(self.tag_authority, id))
     }
 
     fn upsert(&mut self, Prepared { fresh, encoded }: Prepared) -> Result<Written, StoreError> {
-        let old = self.current(&fresh.article.id)?;
         let id = fresh.article.id.clone();
+        let mut old = self.current(&id)?;
+        // An article a store written before ids were canonical holds under the id's
+        // decomposed spelling is this one: it moves to the canonical key, GUID kept (else
+        // feeds would show one GUID twice).
+        let mut moved_from = None;
+        if old.is_none() {
+            if let Some(legacy) = legacy_spelling(&id) {
+                if let Some(record) = self.current(&legacy)? {
+                    old = Some(record);
+                    moved_from = Some(legacy);
+                }
+            }
+        }
         if let Some(old) = &old {
             if old.article == fresh.article {
                 return Ok(Written { id, guid: old.guid.clone(), status: WriteStatus::Unchanged });
@@ -362,6 +383,11 @@ impl<'s> Plan<'s> {
         };
         if let Some(old) = &old {
             self.unindex(old)?;
+        }
+        if let Some(from) = moved_from {
+            self.batch.remove(article_key(&from));
+            self.encoded.remove(&from);
+            self.articles.insert(from, None);
         }
         self.index(&stored)?;
         // The last version of an id wins; one not encoded ahead is encoded at apply time,
