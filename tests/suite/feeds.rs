@@ -231,5 +231,5 @@ fn an_empty_category_has_a_valid_feed_dated_when_first_seen() {
     );
     let r = d.get("/feeds/europe.rss");
     assert!(r.header("last-modified").is_some() && r.header("etag").is_some());
-    assert_eq!(r.header("cache-control"), Some("public, max-age=1800"));
+    assert_eq!(r.header("cache-control"), Some("max-age=1800, stale-while-revalidate=1800, stale-if-error=18000"));
 }

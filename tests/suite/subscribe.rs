@@ -160,7 +160,11 @@ fn walk(d: &Daemon, start: &str, prev_of: impl Fn(&str) -> Option<String>) -> Ve
         let path = url.trim_start_matches("http://127.0.0.1:8080").to_string();
         let r = d.get(&path);
         assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.header("cache-control"), Some("public, max-age=86400"), "archives are cached longer");
+        assert_eq!(
+            r.header("cache-control"),
+            Some("max-age=86400, stale-while-revalidate=86400, stale-if-error=864000"),
+            "archives are cached longer"
+        );
         docs.push(r.text());
         assert!(docs.len() < 500, "the walk ends");
     }
