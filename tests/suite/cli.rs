@@ -148,3 +148,67 @@ fn logs_are_plain_text_off_a_terminal_or_one_json_object_a_line() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("[log] format \"xml\""), "{}", run.stderr);
 }
+
+/// The rows of config/README.md's table for `[table]`: (key, default).
+fn reference_rows(table: &str) -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/README.md")).unwrap();
+    let section = doc.split(&format!("## `{table}`")).nth(1).unwrap_or_else(|| panic!("no section {table}"));
+    let section = section.split("\n## ").next().unwrap();
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].trim_matches('`').to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_config_reference_names_every_key_with_its_default() {
+    let site = Site::shipped();
+    let base = "[site]\ntitle = \"t\"\nbase_url = \"https://x.test/\"\ntag_authority = \"x.test,2026\"\n";
+    let check = |text: &str| {
+        let p = site.write("probe.toml", text);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai"))
+            .arg("--config")
+            .arg(&p)
+            .arg("check-config")
+            .output()
+            .expect("run sihai");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for (table, header) in [
+        ("[site]", ""),
+        ("[server]", "[server]\n"),
+        ("[ingest]", "[ingest]\n"),
+        ("[websub]", "[websub]\n"),
+        ("[log]", "[log]\n"),
+        ("[[category]]", "[[category]]\nslug = \"a\"\nname = \"A\"\n"),
+    ] {
+        // The keys the code accepts, as serde lists them for an unknown one.
+        let err = check(&format!("{base}{header}zzz_unknown = 1\n"));
+        // `expected one of `a`, `b`` or, for a table of one key, `expected `a``.
+        let listed = err
+            .split("expected one of ")
+            .nth(1)
+            .or_else(|| err.split("expected ").nth(1))
+            .unwrap_or_else(|| panic!("{table}: {err}"));
+        let listed = listed.lines().next().unwrap_or("");
+        let accepted: std::collections::BTreeSet<String> = listed
+            .replace(" or ", ",")
+            .split(',')
+            .map(|k| k.trim().trim_matches('`').to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        let rows = reference_rows(table);
+        let documented: std::collections::BTreeSet<String> = rows.iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(documented, accepted, "config/README.md's {table} against the code");
+        // Whole-number defaults as the code states them (in its out-of-range message).
+        for (key, default) in rows.iter().filter(|(_, d)| d.parse::<i64>().is_ok()) {
+            let err = check(&format!("{base}{header}{key} = -999999999999\n"));
+            let said = err.split("(default ").nth(1).and_then(|r| r.split(')').next());
+            assert_eq!(said, Some(default.as_str()), "{table} {key}: {err}");
+        }
+    }
+}
