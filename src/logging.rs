@@ -11,8 +11,18 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Log, LogFormat};
 
-/// Starts logging to stderr as `log` says (the environment overriding it). Call once.
-pub fn init(log: &Log) {
+/// Keeps the log's writer thread until dropped: drop it last (lines still queued are
+/// written then).
+pub type Guard = tracing_appender::non_blocking::WorkerGuard;
+
+/// Starts logging to stderr as `log` says (the environment overriding it). Call once and
+/// keep the guard until the process ends.
+///
+/// Lines go through a queue to a writer thread (`tracing-appender`), so a request never
+/// waits for a `write` to stderr: the access log costs a request the formatting of one
+/// line, not a system call. A full queue drops lines rather than block (counted by the
+/// appender), so a flood of requests cannot slow the daemon down through its log.
+pub fn init(log: &Log) -> Guard {
     let filter = std::env::var("SIHAI_LOG").ok().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| log.level.clone());
     let directives = if filter.contains("sled") { filter } else { format!("{filter},sled=info") };
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|e| {
@@ -24,9 +34,11 @@ pub fn init(log: &Log) {
         Some("text") => LogFormat::Text,
         _ => log.format,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match format {
         LogFormat::Json => builder.json().with_current_span(false).flatten_event(true).try_init(),
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
     };
+    guard
 }

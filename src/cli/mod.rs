@@ -34,7 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             return Ok(Outcome::BadConfig);
         }
     };
-    crate::logging::init(&config.log);
+    let _log = crate::logging::init(&config.log);
     match cli.command {
         Command::CheckConfig => {
             print!("{}", config.tree_text());

@@ -14,6 +14,7 @@
 //! | `api.rs` | the `/api` handlers |
 //! | `response.rs` | building responses |
 
+mod access;
 mod api;
 mod client;
 pub mod conn;
@@ -132,13 +133,18 @@ fn serve_connection(
             let (state, activity) = (state.clone(), activity.clone());
             async move {
                 let _in_flight = activity.enter();
+                let line = access::Line::of(&req, peer, &state);
                 // A panic anywhere in a handler (a bug) is answered 500 and logged; the
                 // connection and the daemon go on.
                 let answer = AssertUnwindSafe(handle::handle(req, state, peer)).catch_unwind().await;
-                Ok::<_, std::convert::Infallible>(answer.unwrap_or_else(|_| {
+                let answer = answer.unwrap_or_else(|_| {
                     tracing::error!("a request handler panicked (a bug; client {peer}): answered 500");
                     response::error(hyper::StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-                }))
+                });
+                if let Some(line) = line {
+                    line.log(&answer);
+                }
+                Ok::<_, std::convert::Infallible>(answer)
             }
         })
     };

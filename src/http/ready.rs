@@ -21,9 +21,11 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
             "no acceptable content coding: identity, gzip and br are offered",
         );
     };
+    let mut rendered = false;
     let entry = match state.publisher.ready(key) {
         Some(e) => e,
         None => {
+            rendered = true;
             // Waiting here holds no thread; a render of this key that finished meanwhile
             // makes `get` return at once.
             let _permit = state.renders.acquire().await;
@@ -39,6 +41,7 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
         }
     };
     if entry.ready(coding).is_none() {
+        rendered = true;
         let _permit = state.renders.acquire().await;
         let (e, s) = (entry.clone(), state.clone());
         if tokio::task::spawn_blocking(move || {
@@ -55,10 +58,15 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
     let Some(variant) = entry.ready(coding) else {
         return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
-    if not_modified(headers, &variant.etag, &entry) {
-        return response::not_modified(&entry, variant);
+    let mut answer = if not_modified(headers, &variant.etag, &entry) {
+        response::not_modified(&entry, variant)
+    } else {
+        response::ready(&entry, variant, coding)
+    };
+    if rendered {
+        answer.extensions_mut().insert(super::access::Rendered);
     }
-    response::ready(&entry, variant, coding)
+    answer
 }
 
 /// RFC 9110 §13.2.2: If-None-Match (weak comparison, `*`, lists) decides when present;

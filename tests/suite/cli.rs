@@ -212,3 +212,58 @@ fn the_config_reference_names_every_key_with_its_default() {
         }
     }
 }
+
+#[test]
+fn every_request_has_an_access_line_with_what_an_operator_needs() {
+    let d = Site::shipped().start_with_env(&[("SIHAI_LOG_FORMAT", "json")]);
+    assert_eq!(
+        d.request(
+            "GET",
+            "/feeds/hunan.rss",
+            &[
+                ("Accept-Encoding", "gzip"),
+                ("User-Agent", "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 52 subscribers; )")
+            ],
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(d.get("/feeds/hunan.rss").status, 200);
+    assert_eq!(d.get("/nope").status, 404);
+    let t = std::time::Instant::now();
+    let lines = loop {
+        let lines: Vec<serde_json::Value> = d
+            .log()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["target"] == "sihai::access")
+            .collect();
+        if lines.len() >= 3 || t.elapsed() > std::time::Duration::from_secs(5) {
+            break lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let first = &lines[0];
+    assert_eq!(
+        (first["method"].as_str(), first["path"].as_str(), first["status"].as_u64()),
+        (Some("GET"), Some("/feeds/hunan.rss"), Some(200))
+    );
+    assert_eq!(first["coding"], "gzip");
+    assert_eq!(first["ready"], false, "the first request rendered");
+    assert!(first["ua"].as_str().unwrap().starts_with("Feedly/1.0"));
+    assert_eq!(first["client"], "127.0.0.1");
+    assert!(first["bytes"].as_i64().unwrap() > 100);
+    assert_eq!(
+        (lines[1]["ready"].as_bool(), lines[1]["coding"].as_str()),
+        (Some(true), Some("identity")),
+        "the second was ready"
+    );
+    assert_eq!(lines[2]["status"], 404);
+    // Off by its target, as the benchmarks measure it.
+    let quiet = Site::shipped().start_with_env(&[("SIHAI_LOG", "info,sihai::access=off")]);
+    assert_eq!(quiet.get("/feeds/all.rss").status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!quiet.log().contains("sihai::access"), "{}", quiet.log());
+}
