@@ -6,6 +6,7 @@ mod connections;
 mod content;
 mod feeds;
 mod polling;
+mod proxy;
 mod reliability;
 mod subscribe;
 mod throttle;
