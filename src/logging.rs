@@ -34,7 +34,10 @@ pub fn init(log: &Log) -> Guard {
         Some("text") => LogFormat::Text,
         _ => log.format,
     };
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    // Buffered on the writer thread: under load it writes many lines per system call; the
+    // appender flushes whenever its queue runs empty, so a quiet daemon's lines are not held.
+    let (writer, guard) =
+        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match format {
         LogFormat::Json => builder.json().with_current_span(false).flatten_event(true).try_init(),

@@ -115,6 +115,17 @@ pub const MAX_SUMMARY_CHARS: IntSetting =
 pub const MAX_NAME_CHARS: IntSetting =
     IntSetting { key: "max_name_chars", default: 200, range: 10..=10_000, fix: "a number from 10 to 10000" };
 
+/// `[log] ready_hits_every`: one access line for every this many requests answered
+/// from ready bytes with 200 or 304 (the hot path); every other request always has its line.
+/// A line costs a request about 7 µs of formatting (measured: a 304 went from 11.4 to
+/// 18.3 µs of CPU), more than the rest of a 304: logging 1 in 64 keeps the cost near 1%.
+pub const READY_HITS_EVERY: IntSetting = IntSetting {
+    key: "ready_hits_every",
+    default: 64,
+    range: 1..=1_000_000,
+    fix: "a number from 1 (every request) to 1000000",
+};
+
 /// `[log] level`.
 pub const LOG_LEVEL: &str = "info";
 /// `[log] format`.

@@ -60,6 +60,8 @@ pub struct Log {
     pub level: String,
     /// Text lines, or one JSON object a line.
     pub format: LogFormat,
+    /// One access line for every this many ready 200/304 answers (1: every request).
+    pub ready_hits_every: u64,
 }
 
 /// How log lines are written.

@@ -60,6 +60,7 @@ struct RawConfig {
 struct RawLog {
     level: Option<Spanned<String>>,
     format: Option<Spanned<String>>,
+    ready_hits_every: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -267,7 +268,8 @@ impl Validator<'_> {
                 LogFormat::Text
             }
         };
-        Log { level, format }
+        let ready_hits_every = self.int(raw.ready_hits_every.as_ref(), &defaults::READY_HITS_EVERY, "[log]") as u64;
+        Log { level, format, ready_hits_every }
     }
 
     fn ingest(&mut self, raw: RawIngest) -> Ingest {

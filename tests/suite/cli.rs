@@ -260,7 +260,21 @@ fn every_request_has_an_access_line_with_what_an_operator_needs() {
         (Some(true), Some("identity")),
         "the second was ready"
     );
+    assert_eq!((lines[0]["every"].as_u64(), lines[1]["every"].as_u64()), (Some(1), Some(64)), "ready hits are sampled");
     assert_eq!(lines[2]["status"], 404);
+    // The next ready hits are counted, not logged, until the 64th; a 404 always is.
+    for _ in 0..10 {
+        assert_eq!(d.get("/feeds/hunan.rss").status, 200);
+    }
+    assert_eq!(d.get("/nope2").status, 404);
+    let paths: Vec<String> = d
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "sihai::access")
+        .map(|v| v["path"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(paths, ["/feeds/hunan.rss", "/feeds/hunan.rss", "/nope", "/nope2"]);
     // Off by its target, as the benchmarks measure it.
     let quiet = Site::shipped().start_with_env(&[("SIHAI_LOG", "info,sihai::access=off")]);
     assert_eq!(quiet.get("/feeds/all.rss").status, 200);

@@ -295,8 +295,20 @@ impl Daemon {
         r.text()
     }
 
-    /// What the daemon has logged so far (stderr).
+    /// What the daemon has logged so far (stderr), once its log has been quiet for 150 ms
+    /// (at most 3 s): lines reach stderr through the log's writer thread, a moment after
+    /// the request that caused them was answered.
     pub fn log(&self) -> String {
+        let t = std::time::Instant::now();
+        let mut seen = self.log.lock().unwrap().len();
+        while t.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = self.log.lock().unwrap().len();
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
         self.log.lock().unwrap().clone()
     }
 
