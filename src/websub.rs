@@ -108,7 +108,7 @@ impl WebSub {
             let result = agent.post(hub.as_str()).send_form(form);
             match result {
                 Ok(r) if r.status().is_success() => {
-                    tracing::debug!("WebSub: {hub} accepted publish of {}", job.topic);
+                    tracing::info!("WebSub: {hub} accepted publish of {}", job.topic);
                 }
                 other => {
                     let why = match other {

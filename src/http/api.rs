@@ -45,7 +45,7 @@ pub async fn blocking(state: Arc<State>, f: impl FnOnce(&State) -> Response<Body
 }
 
 /// `POST /api/articles`: parse, validate and store the body's articles.
-pub async fn post(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+pub async fn post(req: Request<Incoming>, state: Arc<State>, token: usize) -> Response<Body> {
     let max = state.publisher.config().ingest.max_body_bytes;
     let dry_run = matches!(param(req.uri().query(), "dry_run").as_deref(), Some("1" | "true" | "yes"));
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -76,7 +76,7 @@ pub async fn post(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
             return response::json_error(StatusCode::REQUEST_TIMEOUT, &msg, &[]);
         }
     };
-    blocking(state, move |s| ingest_body(s, &body, kind, dry_run)).await
+    blocking(state, move |s| ingest_body(s, &body, kind, dry_run, token)).await
 }
 
 fn too_large(max: u64) -> Response<Body> {
@@ -87,7 +87,9 @@ fn too_large(max: u64) -> Response<Body> {
     )
 }
 
-fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Response<Body> {
+/// Reads, checks and stores a body's articles; one log line says what came of it (by
+/// token number, never the token).
+fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool, token: usize) -> Response<Body> {
     let config = state.publisher.config();
     let parsed = ingest::parse_request("body", body, kind, config);
     if let Some(n) = parsed.too_many {
@@ -109,6 +111,7 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Re
             parsed.total,
             parsed.problems.len()
         );
+        tracing::info!(target: "sihai::ingest", token, refused = bad.len(), total = parsed.total, dry_run, "ingest refused: {msg}");
         return response::json_error(StatusCode::UNPROCESSABLE_ENTITY, &msg, &problems_json(&parsed.problems));
     }
     if parsed.articles.is_empty() {
@@ -116,6 +119,16 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool) -> Re
     }
     match state.publisher.ingest(parsed.articles, dry_run) {
         Ok(written) => {
+            let count = |status| written.iter().filter(|w| w.status == status).count();
+            tracing::info!(
+                target: "sihai::ingest",
+                token,
+                created = count(crate::model::WriteStatus::Created),
+                updated = count(crate::model::WriteStatus::Updated),
+                unchanged = count(crate::model::WriteStatus::Unchanged),
+                dry_run,
+                "ingest"
+            );
             let results: Vec<Value> = written
                 .iter()
                 .enumerate()
@@ -272,9 +285,12 @@ pub fn get(state: &State, id: &str) -> Response<Body> {
 }
 
 /// `DELETE /api/articles/{id}`.
-pub fn delete(state: &State, id: &str) -> Response<Body> {
+pub fn delete(state: &State, id: &str, token: usize) -> Response<Body> {
     match state.publisher.delete(id) {
-        Ok(true) => response::no_content(),
+        Ok(true) => {
+            tracing::info!(target: "sihai::ingest", token, id, "deleted");
+            response::no_content()
+        }
         Ok(false) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
         Err(e) => store_failure(&e),
     }

@@ -31,9 +31,12 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
     if !route.allows(req.method()) {
         return method_not_allowed(&route, req.method());
     }
+    // Which token (its number, 1-based as the refusal log says it): for the write log.
+    let mut token = 0;
     if route.is_api() {
-        if let Some(refused) = gate(&req, &state, peer, &route) {
-            return refused;
+        match gate(&req, &state, peer, &route) {
+            Ok(t) => token = t + 1,
+            Err(refused) => return *refused,
         }
     }
     match route {
@@ -41,10 +44,10 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
         Route::Article(id) => article_page(id, &req, state).await,
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state).await,
-        Route::ApiArticles if req.method() == Method::POST => api::post(req, state).await,
+        Route::ApiArticles if req.method() == Method::POST => api::post(req, state, token).await,
         Route::ApiArticles => api::blocking(state, move |s| api::list(s, req.uri().query())).await,
         Route::ApiArticle(id) if req.method() == Method::DELETE => {
-            api::blocking(state, move |s| api::delete(s, &id)).await
+            api::blocking(state, move |s| api::delete(s, &id, token)).await
         }
         Route::ApiArticle(id) => api::blocking(state, move |s| api::get(s, &id)).await,
         Route::ApiStats => api::stats(&state),
@@ -78,8 +81,8 @@ fn method_not_allowed(route: &Route, method: &Method) -> Response<Body> {
 /// says), refused while it is throttled for failed tokens; then the token (401, or 429
 /// past the limits of failures); then, for writes, the token's rate. Every refusal is
 /// logged with the address and the route (never the token), the log itself rate-limited.
-/// `None`: the request goes on to its handler.
-fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route) -> Option<Response<Body>> {
+/// `Ok(token)` (its index): the request goes on to its handler.
+fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route) -> Result<usize, Box<Response<Body>>> {
     let now = Instant::now();
     let client = client::client_address(peer.ip(), req.headers(), &state.limits.trusted_proxies);
     let guard = &state.guard;
@@ -89,7 +92,7 @@ fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route)
             now,
             format_args!("API refused {status} to {client}: {} {}: {why}", req.method(), name(route)),
         );
-        Some(response)
+        Err(Box::new(response))
     };
     if let Some(throttled) = guard.blocked(client, now) {
         return refuse(too_many_requests(throttled, state), "too many failed tokens from this address");
@@ -112,7 +115,7 @@ fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route)
             return refuse(too_many_requests(throttled, state), &why);
         }
     }
-    None
+    Ok(token)
 }
 
 /// The bearer token a request carries, if any.

@@ -281,3 +281,23 @@ fn every_request_has_an_access_line_with_what_an_operator_needs() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!quiet.log().contains("sihai::access"), "{}", quiet.log());
 }
+
+#[test]
+fn writes_are_logged_by_token_number_never_by_token() {
+    let d = Site::shipped().start_with_env(&[("SIHAI_LOG_FORMAT", "json")]);
+    let article = serde_json::json!({"id": "logged", "title": "记录", "category": "hunan", "published": "2024-01-01"});
+    assert_eq!(d.api("POST", "/api/articles", Some(&article.to_string())).0, 200);
+    assert_eq!(d.api("POST", "/api/articles", Some(r#"{"title": "无类别"}"#)).0, 422);
+    assert_eq!(d.api("DELETE", "/api/articles/logged", None).0, 204);
+    let log = d.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "sihai::ingest")
+        .collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert_eq!((lines[0]["token"].as_u64(), lines[0]["created"].as_u64()), (Some(1), Some(1)), "{}", lines[0]);
+    assert_eq!(lines[1]["refused"], 1, "{}", lines[1]);
+    assert_eq!((lines[2]["message"].as_str(), lines[2]["id"].as_str()), (Some("deleted"), Some("logged")));
+    assert!(!d.token.is_empty() && !log.contains(&d.token), "the token is never logged");
+}
