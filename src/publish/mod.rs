@@ -224,6 +224,13 @@ impl Publisher {
         self.store.next_due(now)
     }
 
+    /// Whether the daemon can serve and write: the store answers a read, and the disk
+    /// keeps `[server] min_free_bytes` free (else writes would answer 507).
+    pub fn readiness(&self) -> Result<(), StoreError> {
+        self.store.feed_meta(ALL)?;
+        self.store.ensure_space(0, self.config.server.min_free_bytes)
+    }
+
     /// Streams every record of the store to `emit` (a backup while serving).
     pub fn export(
         &self,

@@ -18,13 +18,6 @@ use crate::time::{self, now};
 const ARCHIVE_MAX_AGE: u32 = 86_400;
 
 impl Publisher {
-    /// Whether the daemon can serve and write: the store answers a read, and the disk
-    /// keeps `[server] min_free_bytes` free (else writes would answer 507).
-    pub fn readiness(&self) -> Result<(), StoreError> {
-        self.store.feed_meta(ALL)?;
-        self.store.ensure_space(0, self.config.server.min_free_bytes)
-    }
-
     /// The HTML page of one article, if the id is stored and published.
     pub fn article_page(&self, id: &str) -> Result<Option<String>, PublishError> {
         let Some(stored) = self.article(id)? else { return Ok(None) };
