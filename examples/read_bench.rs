@@ -156,7 +156,7 @@ fn main() {
             record_bytes as f64 / sample.len().max(1) as f64
         );
         let store = Arc::new(store);
-        let publisher = Publisher::new(config.clone(), store.clone()).unwrap_or_else(|e| {
+        let publisher = Publisher::new(config.clone(), store.clone(), Default::default()).unwrap_or_else(|e| {
             eprintln!("read_bench: {e}");
             std::process::exit(3)
         });
@@ -188,7 +188,7 @@ fn main() {
     for (name, _, publisher) in &stores {
         for (feed, kind, target) in &feeds {
             let target = *target;
-            let doc = publisher.prepare(target, None).expect("prepare");
+            let doc = publisher.view().prepare(target, None).expect("prepare");
             let items = doc.items.len();
             let rss_bytes = sihai::feed::rss::render(&doc).expect("rss").len();
             let atom_bytes = sihai::feed::atom::render(&doc).expect("atom").len();
@@ -198,7 +198,7 @@ fn main() {
                 (
                     format!("prepare {feed} store={name} kind={kind} items={items}"),
                     Box::new(move || {
-                        std::hint::black_box(publisher.prepare(target, None).expect("prepare"));
+                        std::hint::black_box(publisher.view().prepare(target, None).expect("prepare"));
                     }),
                 ),
                 (
@@ -216,14 +216,14 @@ fn main() {
                 (
                     format!("full_rss {feed} store={name} kind={kind}"),
                     Box::new(move || {
-                        let doc = publisher.prepare(target, None).expect("prepare");
+                        let doc = publisher.view().prepare(target, None).expect("prepare");
                         std::hint::black_box(sihai::feed::rss::render(&doc).expect("rss"));
                     }),
                 ),
                 (
                     format!("full_atom {feed} store={name} kind={kind}"),
                     Box::new(move || {
-                        let doc = publisher.prepare(target, None).expect("prepare");
+                        let doc = publisher.view().prepare(target, None).expect("prepare");
                         std::hint::black_box(sihai::feed::atom::render(&doc).expect("atom"));
                     }),
                 ),

@@ -77,6 +77,32 @@ impl Tokens {
     }
 }
 
+/// Everything a request may authenticate with: the ingest tokens and the optional scrape
+/// token of `/metrics`. Loaded together so that a reload swaps both or neither.
+#[derive(Clone)]
+pub struct Credentials {
+    /// Tokens of the `/api` routes.
+    pub ingest: Tokens,
+    /// The token of `[metrics] token_file`, if set.
+    pub metrics: Option<Tokens>,
+}
+
+impl Credentials {
+    /// The credentials `config` names (see [`Tokens::load`]).
+    pub fn load(config: &Config, data_dir: &Path) -> Result<Credentials, String> {
+        let ingest = Tokens::load(config, data_dir)?;
+        let metrics = match &config.metrics.token_file {
+            None => None,
+            Some(file) => {
+                let tokens = read_token_file(file).map_err(|e| format!("[metrics] token_file: {e}"))?;
+                let hashes = tokens.iter().map(|t| blake3::hash(t.as_bytes())).collect();
+                Some(Tokens { hashes, origin: file.display().to_string() })
+            }
+        };
+        Ok(Credentials { ingest, metrics })
+    }
+}
+
 fn env_token() -> Option<String> {
     std::env::var(TOKEN_ENV).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }

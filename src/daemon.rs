@@ -9,14 +9,17 @@
 //! passes SIGTERM/SIGINT, a test could bind `127.0.0.1:0` and pass its own future.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::Tokens;
+use crate::auth::Credentials;
 use crate::config::Config;
 use crate::http::State;
+use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::store::{Store, StoreError, DEFAULT_CACHE_BYTES};
 
@@ -56,11 +59,12 @@ impl Daemon {
     pub fn open(config: Config) -> Result<Daemon, StartError> {
         let store = Arc::new(Store::open(&config.server.data_dir, DEFAULT_CACHE_BYTES).map_err(StartError::Store)?);
         let config = Arc::new(config);
-        let publisher = Arc::new(Publisher::new(config.clone(), store.clone()).map_err(StartError::Store)?);
-        let tokens = Tokens::load(&config, &config.server.data_dir).map_err(StartError::Tokens)?;
-        tracing::info!("ingest API tokens from {}", tokens.origin);
+        let metrics = Arc::new(Metrics::new());
+        let publisher = Arc::new(Publisher::new(config.clone(), store.clone(), metrics).map_err(StartError::Store)?);
+        let credentials = Credentials::load(&config, &config.server.data_dir).map_err(StartError::Tokens)?;
+        tracing::info!("ingest API tokens from {}", credentials.ingest.origin);
         let fd_limit = crate::http::conn::raise_fd_limit();
-        let state = State::new(publisher, tokens, fd_limit);
+        let state = State::new(publisher, credentials, fd_limit);
         tracing::info!(
             "at most {} connections ({} per client address; file-descriptor limit {})",
             state.connections.max_connections(),
@@ -68,6 +72,12 @@ impl Daemon {
             fd_limit.map_or("unknown".to_string(), |n| n.to_string())
         );
         Ok(Daemon { config, store, state: Arc::new(state) })
+    }
+
+    /// A handle that reloads this daemon's configuration and tokens from `path` (SIGHUP),
+    /// applying `overrides` (the command line's) to what it reads, as at start.
+    pub fn reloader(&self, path: PathBuf, overrides: Overrides) -> Reloader {
+        Reloader { state: self.state.clone(), path, overrides }
     }
 
     /// The runtime the daemon runs on. Renders and compressions run on its blocking pool;
@@ -95,6 +105,12 @@ impl Daemon {
             let _ = stopped.await;
         }));
         let deadline = Duration::from_secs(self.config.server.shutdown_seconds);
+        // systemd (`Type=notify`) hears that the daemon serves; a no-op elsewhere.
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        let shutdown = async {
+            shutdown.await;
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        };
         crate::http::serve(listener, self.state, shutdown, deadline).await;
         let _ = stop_scheduler.send(());
         let _ = scheduler.await;
@@ -103,5 +119,86 @@ impl Daemon {
             let _ = w.join();
         }
         self.store.flush()
+    }
+}
+
+/// What the command line sets over the config file (kept across reloads).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// `config` with the overrides applied.
+    pub fn apply(&self, mut config: Config) -> Config {
+        if let Some(l) = self.listen {
+            config.server.listen = l;
+        }
+        if let Some(d) = &self.data_dir {
+            config.server.data_dir = d.clone();
+        }
+        config
+    }
+}
+
+/// Reloads a running daemon's configuration and tokens (what `SIGHUP` does).
+pub struct Reloader {
+    state: Arc<State>,
+    path: PathBuf,
+    overrides: Overrides,
+}
+
+impl Reloader {
+    /// Re-reads the config file and the token files and applies them, or, if either
+    /// fails, changes nothing and logs every problem. Settings that cannot change while
+    /// running are logged as needing a restart (and keep their running values). Blocking
+    /// (it records the feeds' new signatures in the store): call it off the executor.
+    pub fn reload(&self) -> bool {
+        let applied = self.try_reload();
+        let outcome = if applied { "applied" } else { "refused" };
+        Metrics::count(&self.state.publisher.metrics.reloads, outcome, 1);
+        applied
+    }
+
+    fn try_reload(&self) -> bool {
+        let path = &self.path;
+        let new = match Config::load(path) {
+            Ok(c) => self.overrides.apply(c),
+            Err(e) => {
+                tracing::error!("reload refused, the running configuration is kept: {}: {e}", path.display());
+                return false;
+            }
+        };
+        let running = self.state.publisher.config();
+        // The store stays where it is until a restart: the generated token file is there.
+        let credentials = match Credentials::load(&new, &running.server.data_dir) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("reload refused, the running configuration is kept: ingest tokens: {e}");
+                return false;
+            }
+        };
+        for key in running.needs_restart(&new) {
+            tracing::warn!(
+                "reload: {key} changed in {} and needs a restart; the running value is kept",
+                path.display()
+            );
+        }
+        let new = new.keeping_restart_settings(&running);
+        let (before, after) = (running.categories.list.len(), new.categories.list.len());
+        if let Err(e) = self.state.publisher.reload(new) {
+            tracing::error!("reload refused, the running configuration is kept: recording the feeds: {e}");
+            return false;
+        }
+        self.state.set_credentials(credentials);
+        tracing::info!(
+            "configuration reloaded from {}: {after} categories (were {before}); tokens from {}",
+            path.display(),
+            self.state.credentials.load().ingest.origin
+        );
+        true
     }
 }

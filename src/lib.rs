@@ -12,7 +12,7 @@
 //! Around them: [`daemon`] assembles the server from a config, a listener and a shutdown
 //! future; [`cli`] holds the commands; [`auth`] the ingest tokens; [`websub`] the hub
 //! notifications; [`encoding`] gzip, br and `Accept-Encoding`. Leaves any stage may use:
-//! [`model`] (plain data), [`text`] (XML-legal characters, escaping, excerpts), [`time`]
+//! [`metrics`] (the Prometheus registry), [`model`] (plain data), [`text`] (XML-legal characters, escaping, excerpts), [`time`]
 //! (site time and date forms), [`parallel`] (per-article work on all cores).
 
 pub mod auth;
@@ -24,6 +24,7 @@ pub mod feed;
 pub mod http;
 pub mod ingest;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod parallel;
 pub mod publish;

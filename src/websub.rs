@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::metrics::Metrics;
+
 /// Attempts per notification before it is dropped with a log line.
 const MAX_ATTEMPTS: u32 = 10;
 /// The longest wait between attempts.
@@ -39,17 +41,20 @@ pub struct WebSub {
     wake: Condvar,
     /// Delay of the first retry (tests shorten it).
     first_backoff: Duration,
+    /// Counts outcomes: `accepted`, `retried` (a hub refused or failed; another attempt
+    /// is queued), `abandoned` (given up after the last attempt).
+    metrics: Arc<Metrics>,
 }
 
 impl WebSub {
     /// A publisher for `hubs` (none: every call is a no-op).
-    pub fn new(hubs: Vec<Url>) -> Arc<WebSub> {
+    pub fn new(hubs: Vec<Url>, metrics: Arc<Metrics>) -> Arc<WebSub> {
         let first_backoff = std::env::var("SIHAI_WEBSUB_BACKOFF_MS")
             .ok()
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis)
             .unwrap_or(Duration::from_secs(1));
-        Arc::new(WebSub { hubs, queue: Mutex::new(Queue::default()), wake: Condvar::new(), first_backoff })
+        Arc::new(WebSub { hubs, queue: Mutex::new(Queue::default()), wake: Condvar::new(), first_backoff, metrics })
     }
 
     /// Queues a notification of each topic (feed URL) to each hub, unless one is pending.
@@ -108,6 +113,7 @@ impl WebSub {
             let result = agent.post(hub.as_str()).send_form(form);
             match result {
                 Ok(r) if r.status().is_success() => {
+                    Metrics::count(&self.metrics.websub, "accepted", 1);
                     tracing::info!("WebSub: {hub} accepted publish of {}", job.topic);
                 }
                 other => {
@@ -146,12 +152,14 @@ impl WebSub {
             return; // a newer notification of the same feed is already queued
         }
         if job.attempt + 1 >= MAX_ATTEMPTS {
+            Metrics::count(&self.metrics.websub, "abandoned", 1);
             tracing::error!(
                 "WebSub: giving up on telling {hub} about {} after {MAX_ATTEMPTS} attempts: {why}",
                 job.topic
             );
             return;
         }
+        Metrics::count(&self.metrics.websub, "retried", 1);
         let backoff = (self.first_backoff * 2u32.saturating_pow(job.attempt)).min(MAX_BACKOFF);
         tracing::warn!("WebSub: {hub} failed for {} ({why}); retrying in {backoff:?}", job.topic);
         q.pending.insert((job.hub, job.topic.clone()));

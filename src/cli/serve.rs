@@ -3,21 +3,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use super::outcome::Outcome;
 use crate::config::Config;
-use crate::daemon::{Daemon, StartError};
+use crate::daemon::{Daemon, Overrides, Reloader, StartError};
 
-/// Runs the daemon on `config` until SIGTERM or SIGINT.
-pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> anyhow::Result<Outcome> {
-    if let Some(l) = listen {
-        config.server.listen = l;
-    }
-    if let Some(d) = data_dir {
-        config.server.data_dir = d;
-    }
+/// Runs the daemon on `config` until SIGTERM or SIGINT; SIGHUP reloads the config file
+/// and the tokens.
+pub fn serve(config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBuf>) -> anyhow::Result<Outcome> {
+    let overrides = Overrides { listen, data_dir };
+    let config = overrides.apply(config);
+    let config_path = config.path.clone();
     let listen = config.server.listen;
     // The address first: a port in use must change nothing on disk (no store created).
     let socket = match bind(listen) {
@@ -37,12 +36,14 @@ pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<Pa
             });
         }
     };
+    let reloader = Arc::new(daemon.reloader(config_path, overrides));
     let runtime = Daemon::runtime().context("starting the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(socket).context("listening")?;
         // Handlers go in before "listening" is logged: a signal sent by anyone who saw
-        // that line must stop the daemon gracefully, never kill it by the default action.
+        // that line must stop (or reload) the daemon, never kill it by the default action.
         let stop = stop_signal()?;
+        reload_on_hangup(reloader)?;
         daemon.run(listener, stop).await.context("flushing the store at shutdown")
     })?;
     // The deadline holds: a render or store read still running on the blocking pool (the
@@ -65,6 +66,34 @@ fn bind(listen: SocketAddr) -> Result<std::net::TcpListener, String> {
     })?;
     socket.set_nonblocking(true).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     Ok(socket)
+}
+
+/// Installs the SIGHUP handler now and reloads on each SIGHUP (one reload at a time;
+/// hangups during a reload are folded into the next). systemd hears `RELOADING=1` and
+/// then `READY=1` (`Type=notify`).
+fn reload_on_hangup(reloader: Arc<Reloader>) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the configuration and the tokens");
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading, monotonic_now()]);
+                let r = reloader.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = reloader;
+    Ok(())
+}
+
+/// `MONOTONIC_USEC=` of now, which systemd asks for beside `RELOADING=1`.
+fn monotonic_now() -> sd_notify::NotifyState<'static> {
+    sd_notify::NotifyState::monotonic_usec_now().unwrap_or(sd_notify::NotifyState::MonotonicUsec(0))
 }
 
 /// Installs the SIGINT and SIGTERM handlers now and returns a future that completes on

@@ -139,3 +139,8 @@ pub const TIMEZONE: &str = "Asia/Shanghai";
 pub const LISTEN: &str = "127.0.0.1:8080";
 /// `[server] data_dir`.
 pub const DATA_DIR: &str = "./data";
+
+/// `[metrics] allowed_networks`: loopback only. Behind a proxy on the same host the client
+/// address is the forwarded one (with `[server] trusted_proxies` set), so the proxy does
+/// not open `/metrics` to the world.
+pub const METRICS_ALLOWED_NETWORKS: &[&str] = &["127.0.0.0/8", "::1/128"];

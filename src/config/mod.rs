@@ -50,11 +50,25 @@ pub struct Config {
     pub categories: Categories,
     /// The `[log]` table.
     pub log: Log,
+    /// The `[metrics]` table.
+    pub metrics: Metrics,
+}
+
+/// The `[metrics]` table: who may read `GET /metrics`. A client whose address (as
+/// `[server] trusted_proxies` defines it: behind a trusted proxy, the forwarded one) is in
+/// `allowed_networks`, or that sends the token of `token_file` as `Authorization: Bearer`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// Networks whose clients may scrape without a token (default loopback only; empty:
+    /// none).
+    pub allowed_networks: Vec<IpNet>,
+    /// A file holding the scrape token (one line); without it, only `allowed_networks`.
+    pub token_file: Option<PathBuf>,
 }
 
 /// The `[log]` table: what the log holds and how it is written (`SIHAI_LOG` and
 /// `SIHAI_LOG_FORMAT` override it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Log {
     /// A filter: a level (`info`) or directives (`sihai=debug,hyper=info`).
     pub level: String,
@@ -153,7 +167,7 @@ pub struct Server {
 /// The `[server]` limits that keep hostile clients from holding the daemon: timeouts,
 /// connection caps, which peers may say who the client is, failed-token throttling, and
 /// the memory ceiling of ready representations.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// A request's header must arrive within this.
     pub header_timeout: Duration,
@@ -195,6 +209,40 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// The settings that differ between `self` (running) and `new` but take effect only at
+    /// a restart: the socket, the store, the server's limits (but `cache_bytes`), the write
+    /// rate's buckets, the log's subscriber and the WebSub worker. A reload applies the
+    /// rest and names these in the log.
+    pub fn needs_restart(&self, new: &Config) -> Vec<&'static str> {
+        let (old_s, new_s) = (&self.server, &new.server);
+        let limits = |l: &Limits| Limits { cache_bytes: 0, ..l.clone() };
+        let checks = [
+            ("[server] listen", old_s.listen != new_s.listen),
+            ("[server] data_dir", old_s.data_dir != new_s.data_dir),
+            ("[server] shutdown_seconds", old_s.shutdown_seconds != new_s.shutdown_seconds),
+            (
+                "[server] limits (timeouts, connection caps, trusted_proxies, auth_failures_per_minute)",
+                limits(&old_s.limits) != limits(&new_s.limits),
+            ),
+            ("[ingest] requests_per_minute", self.ingest.requests_per_minute != new.ingest.requests_per_minute),
+            ("[log]", self.log != new.log),
+            ("[websub] hubs", self.hubs != new.hubs),
+        ];
+        checks.into_iter().filter(|(_, changed)| *changed).map(|(key, _)| key).collect()
+    }
+
+    /// `self` (a reloaded config) with the settings of [`Config::needs_restart`] kept at
+    /// their `running` values, so that what is served says what is in effect.
+    pub fn keeping_restart_settings(mut self, running: &Config) -> Config {
+        let cache_bytes = self.server.limits.cache_bytes;
+        self.server = Server { min_free_bytes: self.server.min_free_bytes, ..running.server.clone() };
+        self.server.limits.cache_bytes = cache_bytes;
+        self.ingest.requests_per_minute = running.ingest.requests_per_minute;
+        self.log = running.log.clone();
+        self.hubs = running.hubs.clone();
+        self
+    }
+
     /// Reads and validates the configuration at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::defaults::{self, IntSetting};
 use super::tree::{fold, Categories, Category};
-use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Server, Site, SITE_SLUG};
+use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Metrics, Server, Site, SITE_SLUG};
 use crate::text::line_of;
 
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
@@ -31,9 +31,10 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let hubs: Vec<Url> = raw.websub.hubs.iter().filter_map(|h| v.absolute_url(h, "[websub] hubs entry")).collect();
     let categories = v.categories(raw.category);
     let log = v.log(raw.log);
+    let metrics = v.metrics(raw.metrics);
     match site {
         Some(site) if v.problems.is_empty() => {
-            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories, log })
+            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories, log, metrics })
         }
         _ => Err(ConfigError { problems: v.problems }),
     }
@@ -53,6 +54,15 @@ struct RawConfig {
     category: Vec<Spanned<RawCategory>>,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    allowed_networks: Option<Vec<Spanned<String>>>,
+    token_file: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -377,7 +387,11 @@ impl Validator<'_> {
                 &defaults::MAX_CONNECTIONS_PER_ADDRESS,
                 server,
             ) as usize,
-            trusted_proxies: raw.trusted_proxies.iter().filter_map(|p| self.network(p)).collect(),
+            trusted_proxies: raw
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| self.network(p, "[server] trusted_proxies"))
+                .collect(),
             auth_failures_per_minute: self.int(
                 raw.auth_failures_per_minute.as_ref(),
                 &defaults::AUTH_FAILURES_PER_MINUTE,
@@ -387,8 +401,17 @@ impl Validator<'_> {
         }
     }
 
-    /// An address (`10.0.0.5`, `::1`) or CIDR range (`10.0.0.0/8`) of `trusted_proxies`.
-    fn network(&mut self, raw: &Spanned<String>) -> Option<IpNet> {
+    /// The `[metrics]` table: who may scrape `/metrics`.
+    fn metrics(&mut self, raw: RawMetrics) -> Metrics {
+        let allowed_networks = match &raw.allowed_networks {
+            None => defaults::METRICS_ALLOWED_NETWORKS.iter().filter_map(|n| n.parse().ok()).collect(),
+            Some(list) => list.iter().filter_map(|n| self.network(n, "[metrics] allowed_networks")).collect(),
+        };
+        Metrics { allowed_networks, token_file: raw.token_file.map(PathBuf::from) }
+    }
+
+    /// An address (`10.0.0.5`, `::1`) or CIDR range (`10.0.0.0/8`) of the list `key`.
+    fn network(&mut self, raw: &Spanned<String>, key: &str) -> Option<IpNet> {
         let text = raw.get_ref().trim();
         if let Ok(net) = text.parse::<IpNet>() {
             return Some(net.trunc());
@@ -396,7 +419,10 @@ impl Validator<'_> {
         if let Ok(addr) = text.parse::<std::net::IpAddr>() {
             return Some(IpNet::from(addr));
         }
-        self.at(raw, format!("[server] trusted_proxies entry {text:?} is not an address or CIDR range; fix: e.g. \"127.0.0.1\" or \"10.0.0.0/8\""));
+        self.at(
+            raw,
+            format!("{key} entry {text:?} is not an address or CIDR range; fix: e.g. \"127.0.0.1\" or \"10.0.0.0/8\""),
+        );
         None
     }
 

@@ -65,7 +65,7 @@ impl Line {
             uri: req.uri().clone(),
             user_agent: req.headers().get(USER_AGENT).cloned(),
             client,
-            every: state.publisher.config().log.ready_hits_every,
+            every: state.ready_hits_every,
         })
     }
 

@@ -25,6 +25,7 @@ use super::State;
 use crate::config::Config;
 use crate::feed::{self, Target};
 use crate::ingest::{self, InputKind, Problem};
+use crate::metrics::Metrics;
 use crate::model::StoredArticle;
 use crate::store::StoreError;
 
@@ -91,6 +92,7 @@ fn too_large(max: u64) -> Response<Body> {
 /// token number, never the token).
 fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool, token: usize) -> Response<Body> {
     let config = state.publisher.config();
+    let config = &*config;
     let parsed = ingest::parse_request("body", body, kind, config);
     if let Some(n) = parsed.too_many {
         let max = config.ingest.content.max_articles_per_request;
@@ -112,6 +114,9 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool, token
             parsed.problems.len()
         );
         tracing::info!(target: "sihai::ingest", token, refused = bad.len(), total = parsed.total, dry_run, "ingest refused: {msg}");
+        if !dry_run {
+            Metrics::count(&state.publisher.metrics.ingested, "refused", parsed.total as u64);
+        }
         return response::json_error(StatusCode::UNPROCESSABLE_ENTITY, &msg, &problems_json(&parsed.problems));
     }
     if parsed.articles.is_empty() {
@@ -120,6 +125,12 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool, token
     match state.publisher.ingest(parsed.articles, dry_run) {
         Ok(written) => {
             let count = |status| written.iter().filter(|w| w.status == status).count();
+            if !dry_run {
+                let ingested = &state.publisher.metrics.ingested;
+                Metrics::count(ingested, "created", count(crate::model::WriteStatus::Created) as u64);
+                Metrics::count(ingested, "updated", count(crate::model::WriteStatus::Updated) as u64);
+                Metrics::count(ingested, "unchanged", count(crate::model::WriteStatus::Unchanged) as u64);
+            }
             tracing::info!(
                 target: "sihai::ingest",
                 token,
@@ -142,9 +153,9 @@ fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool, token
 
 /// `GET /api/stats`: counters of the work done since start.
 pub fn stats(state: &State) -> Response<Body> {
-    let stats = &state.publisher.stats;
+    let m = &state.publisher.metrics;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-    response::json(StatusCode::OK, &json!({"renders": load(&stats.renders), "compressions": load(&stats.compressions)}))
+    response::json(StatusCode::OK, &json!({"renders": load(&m.renders), "compressions": load(&m.compressions)}))
 }
 
 /// Exports that may stream at once; past it, `/api/export` answers 503 with
@@ -278,7 +289,7 @@ fn store_failure(e: &StoreError) -> Response<Body> {
 /// `GET /api/articles/{id}`.
 pub fn get(state: &State, id: &str) -> Response<Body> {
     match state.publisher.article(id) {
-        Ok(Some(a)) => response::json(StatusCode::OK, &article_json(&a, state.publisher.config())),
+        Ok(Some(a)) => response::json(StatusCode::OK, &article_json(&a, &state.publisher.config())),
         Ok(None) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
         Err(e) => store_failure(&e),
     }
@@ -288,20 +299,25 @@ pub fn get(state: &State, id: &str) -> Response<Body> {
 pub fn delete(state: &State, id: &str, token: usize) -> Response<Body> {
     match state.publisher.delete(id) {
         Ok(true) => {
+            Metrics::count(&state.publisher.metrics.deletes, "deleted", 1);
             tracing::info!(target: "sihai::ingest", token, id, "deleted");
             response::no_content()
         }
-        Ok(false) => response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[]),
+        Ok(false) => {
+            Metrics::count(&state.publisher.metrics.deletes, "absent", 1);
+            response::json_error(StatusCode::NOT_FOUND, &format!("no article with id {id:?}"), &[])
+        }
         Err(e) => store_failure(&e),
     }
 }
 
 /// `GET /api/articles?category=&limit=&after=`.
 pub fn list(state: &State, query: Option<&str>) -> Response<Body> {
-    let publisher = &state.publisher;
+    // One view: the category index and the list are read under one configuration.
+    let view = state.publisher.view();
     let target = match param(query, "category") {
         None => Target::All,
-        Some(slug) => match publisher.target(&slug) {
+        Some(slug) => match view.target(&slug) {
             Some(t) => t,
             None => {
                 return response::json_error(
@@ -324,9 +340,9 @@ pub fn list(state: &State, query: Option<&str>) -> Response<Body> {
         }
     };
     let after = param(query, "after");
-    match publisher.list(target, limit, after.as_deref()) {
+    match view.list(target, limit, after.as_deref()) {
         Ok((items, next)) => {
-            let config = publisher.config();
+            let config = view.config();
             let articles: Vec<Value> = items.iter().map(|a| article_json(a, config)).collect();
             response::json(StatusCode::OK, &json!({"articles": articles, "next": next}))
         }

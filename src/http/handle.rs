@@ -17,12 +17,15 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::response::{self, Body};
 use super::route::{Refusal, Route};
 use super::throttle::{Throttled, MAX_FAILURES_ANSWERED_PER_SECOND};
-use super::{api, client, ready, State};
+use super::{api, client, metrics, ready, State};
+use crate::publish::View;
 
 /// Answers one request.
 pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path();
-    let parsed = catch_unwind(AssertUnwindSafe(|| Route::parse(path, req.uri().query(), &state.publisher)));
+    // One view from route to answer: a reload meanwhile never mixes two configurations.
+    let view = state.publisher.view();
+    let parsed = catch_unwind(AssertUnwindSafe(|| Route::parse(path, req.uri().query(), &view)));
     let route = match parsed {
         Ok(Ok(route)) => route,
         Ok(Err(refusal)) => return refused(refusal),
@@ -40,10 +43,11 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
         }
     }
     match route {
-        Route::Ready(key) => ready::serve(req.headers(), key, state).await,
-        Route::Article(id) => article_page(id, &req, state).await,
+        Route::Ready(key) => ready::serve(req.headers(), key, view, state).await,
+        Route::Article(id) => article_page(id, &req, view).await,
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state).await,
+        Route::Metrics => metrics::serve(&req, state, peer).await,
         Route::ApiArticles if req.method() == Method::POST => api::post(req, state, token).await,
         Route::ApiArticles => api::blocking(state, move |s| api::list(s, req.uri().query())).await,
         Route::ApiArticle(id) if req.method() == Method::DELETE => {
@@ -97,7 +101,7 @@ fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route)
     if let Some(throttled) = guard.blocked(client, now) {
         return refuse(too_many_requests(throttled, state), "too many failed tokens from this address");
     }
-    let Some(token) = bearer(req).and_then(|t| state.tokens.identify(t)) else {
+    let Some(token) = bearer(req).and_then(|t| state.credentials.load().ingest.identify(t)) else {
         return match guard.failed(client, now) {
             Ok(()) => refuse(response::unauthorized(), "no valid token"),
             Err(throttled) => refuse(too_many_requests(throttled, state), "no valid token, over the limit of failures"),
@@ -119,7 +123,7 @@ fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route)
 }
 
 /// The bearer token a request carries, if any.
-fn bearer(req: &Request<Incoming>) -> Option<&str> {
+pub(super) fn bearer(req: &Request<Incoming>) -> Option<&str> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
@@ -133,7 +137,7 @@ fn name(route: &Route) -> &'static str {
         Route::ApiArticle(_) => "/api/articles/{id}",
         Route::ApiStats => "/api/stats",
         Route::ApiExport => "/api/export",
-        Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness => "(not an API route)",
+        Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness | Route::Metrics => "(not an API route)",
     }
 }
 
@@ -171,8 +175,8 @@ fn too_many_requests(throttled: Throttled, state: &State) -> Response<Body> {
 }
 
 /// `/articles/{id}`: built per request (few are asked for; they are not kept ready).
-async fn article_page(id: String, req: &Request<Incoming>, state: Arc<State>) -> Response<Body> {
-    match tokio::task::spawn_blocking(move || state.publisher.article_page(&id)).await {
+async fn article_page(id: String, req: &Request<Incoming>, view: Arc<View>) -> Response<Body> {
+    match tokio::task::spawn_blocking(move || view.article_page(&id)).await {
         Ok(Ok(Some(page))) => response::html(page),
         Ok(Ok(None)) => response::error(StatusCode::NOT_FOUND, "no such article"),
         Ok(Err(e)) => response::store_unavailable(&e.to_string()),

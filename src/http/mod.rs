@@ -12,6 +12,7 @@
 //! | `throttle.rs` | failed tokens per address and in all, writes per token, the rate-limited refusal log |
 //! | `ready.rs` | ready feeds and pages: codings, conditional GET, first renders |
 //! | `api.rs` | the `/api` handlers |
+//! | `metrics.rs` | `/metrics`: who may scrape, the gauges set at scrape, the encoding |
 //! | `response.rs` | building responses |
 
 mod access;
@@ -19,6 +20,7 @@ mod api;
 mod client;
 pub mod conn;
 mod handle;
+mod metrics;
 mod ready;
 mod response;
 pub mod route;
@@ -37,7 +39,9 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::auth::Tokens;
+use arc_swap::ArcSwap;
+
+use crate::auth::Credentials;
 use crate::config::Limits;
 use crate::publish::Publisher;
 use conn::{Registry, Watched};
@@ -51,8 +55,8 @@ const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 pub struct State {
     /// Feeds, pages and writes.
     pub publisher: Arc<Publisher>,
-    /// Tokens accepted by the `/api` routes.
-    pub tokens: Tokens,
+    /// Tokens accepted by the `/api` routes and `/metrics`; swapped whole by a reload.
+    pub credentials: ArcSwap<Credentials>,
     /// Renders and compressions running at once: one per core. They are CPU-bound, so
     /// more at once gains nothing, and each holds megabytes while it runs (the document
     /// being built, brotli's window): a burst of first requests for every feed, each on
@@ -65,18 +69,36 @@ pub struct State {
     /// The API's throttles (failed tokens, writes per token): guessing a token online must
     /// be hopeless, and one publishing system must not be able to flood the store.
     pub guard: throttle::Guard,
+    /// `[log] ready_hits_every` (a restart setting), read by every access line.
+    pub ready_hits_every: u64,
 }
 
 impl State {
-    /// The state of a server for `publisher`, accepting `tokens`, with the config's limits
-    /// (the connection cap fitted under `fd_limit`).
-    pub fn new(publisher: Arc<Publisher>, tokens: Tokens, fd_limit: Option<u64>) -> State {
+    /// The state of a server for `publisher`, accepting `credentials`, with the config's
+    /// limits (the connection cap fitted under `fd_limit`).
+    pub fn new(publisher: Arc<Publisher>, credentials: Credentials, fd_limit: Option<u64>) -> State {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let limits = publisher.config().server.limits.clone();
+        let config = publisher.config();
+        let limits = config.server.limits.clone();
         let connections = Arc::new(Registry::new(&limits, fd_limit));
-        let per_minute = publisher.config().ingest.requests_per_minute;
-        let guard = throttle::Guard::new(limits.auth_failures_per_minute, per_minute, tokens.count());
-        State { publisher, tokens, renders: tokio::sync::Semaphore::new(cores), limits, connections, guard }
+        let per_minute = config.ingest.requests_per_minute;
+        let guard = throttle::Guard::new(limits.auth_failures_per_minute, per_minute, credentials.ingest.count());
+        State {
+            publisher,
+            credentials: ArcSwap::from_pointee(credentials),
+            renders: tokio::sync::Semaphore::new(cores),
+            limits,
+            connections,
+            guard,
+            ready_hits_every: config.log.ready_hits_every,
+        }
+    }
+
+    /// Accepts `credentials` from now on (a reload): requests already past their gate
+    /// keep the answer they had; the write-rate buckets start over for the new list.
+    pub fn set_credentials(&self, credentials: Credentials) {
+        self.guard.tokens_changed(credentials.ingest.count());
+        self.credentials.store(Arc::new(credentials));
     }
 }
 
@@ -134,13 +156,15 @@ fn serve_connection(
             async move {
                 let _in_flight = activity.enter();
                 let line = access::Line::of(&req, peer, &state);
+                let route = crate::metrics::route_class(req.uri().path());
                 // A panic anywhere in a handler (a bug) is answered 500 and logged; the
                 // connection and the daemon go on.
-                let answer = AssertUnwindSafe(handle::handle(req, state, peer)).catch_unwind().await;
+                let answer = AssertUnwindSafe(handle::handle(req, state.clone(), peer)).catch_unwind().await;
                 let answer = answer.unwrap_or_else(|_| {
                     tracing::error!("a request handler panicked (a bug; client {peer}): answered 500");
                     response::error(hyper::StatusCode::INTERNAL_SERVER_ERROR, "internal error")
                 });
+                count(&state, route, &answer);
                 if let Some(line) = line {
                     line.log(&answer);
                 }
@@ -159,6 +183,19 @@ fn serve_connection(
             why = conn::watchdog(&activity, idle, write) => tracing::debug!("connection from {peer} closed: {why:?}"),
         }
     });
+}
+
+/// Counts an answered request in the metrics: its route class, status, coding and bytes.
+fn count(state: &State, route: &'static str, answer: &hyper::Response<response::Body>) {
+    use hyper::body::Body as _;
+    let coding = match answer.headers().get(hyper::header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
+        None => "identity",
+        Some(b"gzip") => "gzip",
+        Some(b"br") => "br",
+        Some(_) => "other",
+    };
+    let bytes = answer.body().size_hint().exact().unwrap_or(0);
+    state.publisher.metrics.request(route, answer.status().as_u16(), coding, bytes);
 }
 
 /// Answers a connection refused at a cap with a 503 (best effort, never waiting) and

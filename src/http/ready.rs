@@ -10,10 +10,10 @@ use hyper::{Response, StatusCode};
 use super::response::{self, Body};
 use super::State;
 use crate::encoding;
-use crate::publish::{Entry, Key, PublishError};
+use crate::publish::{Entry, Key, PublishError, View};
 
 /// Serves the representation `key`.
-pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response<Body> {
+pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<State>) -> Response<Body> {
     let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
     let Some(coding) = encoding::negotiate(accept) else {
         return response::error(
@@ -22,15 +22,15 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
         );
     };
     let mut rendered = false;
-    let entry = match state.publisher.ready(key) {
+    let entry = match view.ready(key) {
         Some(e) => e,
         None => {
             rendered = true;
             // Waiting here holds no thread; a render of this key that finished meanwhile
             // makes `get` return at once.
             let _permit = state.renders.acquire().await;
-            let s = state.clone();
-            match tokio::task::spawn_blocking(move || s.publisher.get(key)).await {
+            let v = view.clone();
+            match tokio::task::spawn_blocking(move || v.get(key)).await {
                 Ok(Ok(e)) => e,
                 Ok(Err(PublishError::NoSuchArchive)) => {
                     return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")
@@ -43,9 +43,9 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
     if entry.ready(coding).is_none() {
         rendered = true;
         let _permit = state.renders.acquire().await;
-        let (e, s) = (entry.clone(), state.clone());
+        let (e, v) = (entry.clone(), view.clone());
         if tokio::task::spawn_blocking(move || {
-            s.publisher.variant(key, &e, coding);
+            v.variant(key, &e, coding);
         })
         .await
         .is_err()
@@ -63,8 +63,12 @@ pub async fn serve(headers: &HeaderMap, key: Key, state: Arc<State>) -> Response
     } else {
         response::ready(&entry, variant, coding)
     };
+    let metrics = &state.publisher.metrics;
     if rendered {
+        metrics.cache_misses.inc();
         answer.extensions_mut().insert(super::access::Rendered);
+    } else {
+        metrics.cache_hits.inc();
     }
     answer
 }

@@ -17,7 +17,7 @@ use crate::publish::{Entry, Variant};
 /// midway is aborted, so the client sees an error, never a clean but short body).
 pub type Body = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
 
-fn full(bytes: impl Into<Bytes>) -> Body {
+pub(super) fn full(bytes: impl Into<Bytes>) -> Body {
     Either::Left(Full::new(bytes.into()))
 }
 

@@ -11,6 +11,7 @@
 //! | `/articles/{id}` | GET, HEAD | an article's own page |
 //! | `/healthz` | GET, HEAD | the process answers (no token, no store read) |
 //! | `/readyz` | GET, HEAD | the store answers and the disk guard is not tripped |
+//! | `/metrics` | GET, HEAD | Prometheus metrics (`[metrics]`: allowed networks, or its token) |
 //! | `/api/articles[?dry_run=1]` | GET, HEAD, POST | list (`category`, `limit`, `after`), or ingest |
 //! | `/api/articles/{id}` | GET, HEAD, DELETE | one stored article |
 //! | `/api/stats` | GET, HEAD | work counters |
@@ -29,7 +30,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::feed::urls::{ARCHIVE, ARTICLE_PAGES, CATEGORY_PAGES, FEEDS, OPML};
 use crate::feed::{Format, Target};
-use crate::publish::{Key, Publisher, Representation};
+use crate::publish::{Key, Representation, View};
 
 /// What a request path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub enum Route {
     Health,
     /// `/readyz`: the store answers and writes are not refused for a full disk.
     Readiness,
+    /// `/metrics`: Prometheus metrics, for allowed networks or a token.
+    Metrics,
     /// `/api/articles`: list or ingest.
     ApiArticles,
     /// `/api/articles/{id}`: read or delete one article.
@@ -66,8 +69,8 @@ pub enum Refusal {
 }
 
 impl Route {
-    /// The route `path` (with `query`) names for the site `publisher` serves.
-    pub fn parse(path: &str, query: Option<&str>, publisher: &Publisher) -> Result<Route, Refusal> {
+    /// The route `path` (with `query`) names for the site `view` serves.
+    pub fn parse(path: &str, query: Option<&str>, view: &View) -> Result<Route, Refusal> {
         if path == "/api" || path.starts_with("/api/") {
             return api(path);
         }
@@ -85,15 +88,16 @@ impl Route {
             return ready(Key::current(Target::All, Representation::Opml(format)));
         }
         if let Some(rest) = path.strip_prefix(FEEDS) {
-            return feed(rest, query, publisher).map(Route::Ready);
+            return feed(rest, query, view).map(Route::Ready);
         }
         match path {
             "healthz" => return Ok(Route::Health),
             "readyz" => return Ok(Route::Readiness),
+            "metrics" => return Ok(Route::Metrics),
             _ => {}
         }
         if let Some(slug) = path.strip_prefix(CATEGORY_PAGES) {
-            let target = publisher.target(slug).filter(|t| *t != Target::All).ok_or(Refusal::NotFound)?;
+            let target = view.target(slug).filter(|t| *t != Target::All).ok_or(Refusal::NotFound)?;
             return ready(Key::current(target, Representation::Page));
         }
         match path.strip_prefix(ARTICLE_PAGES).and_then(segment) {
@@ -118,7 +122,7 @@ impl Route {
 
     /// Whether this is an `/api` route (JSON errors, a bearer token).
     pub fn is_api(&self) -> bool {
-        !matches!(self, Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness)
+        !matches!(self, Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness | Route::Metrics)
     }
 }
 
@@ -134,7 +138,7 @@ fn api(path: &str) -> Result<Route, Refusal> {
 
 /// `/feeds/{rest}`: a current feed (`{slug}.{ext}`) or an archive
 /// (`{slug}/archive/{YYYY-MM-DD}.{ext}`).
-fn feed(rest: &str, query: Option<&str>, publisher: &Publisher) -> Result<Key, Refusal> {
+fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<Key, Refusal> {
     let (name, ext) = rest.rsplit_once('.').ok_or(Refusal::NotFound)?;
     let format = Format::from_extension(ext).ok_or(Refusal::NotFound)?;
     // Split on a char (a current feed's path, the hot one, has no '/' left here).
@@ -142,8 +146,8 @@ fn feed(rest: &str, query: Option<&str>, publisher: &Publisher) -> Result<Key, R
         None => (name, None),
         Some((slug, rest)) => (slug, Some(archive_day(rest)?)),
     };
-    let target = publisher.target(slug).ok_or(Refusal::NotFound)?;
-    let limit = if archive.is_some() { None } else { limit(query, publisher.max_items(target))? };
+    let target = view.target(slug).ok_or(Refusal::NotFound)?;
+    let limit = if archive.is_some() { None } else { limit(query, view.max_items(target))? };
     Ok(Key { target, repr: Representation::Feed(format), limit, archive })
 }
 

@@ -100,6 +100,13 @@ impl Guard {
         lock(&self.failures).failed(client, now)
     }
 
+    /// The token list changed (a reload): one fresh bucket per token of the new list.
+    pub fn tokens_changed(&self, tokens: usize) {
+        if self.requests_per_minute > 0 {
+            *lock(&self.writes) = (0..tokens).map(|_| Bucket::default()).collect();
+        }
+    }
+
     /// Takes one write request of token `token`: `Ok`, or the wait before the next.
     pub fn write(&self, token: usize, now: Instant) -> Result<(), Throttled> {
         if self.requests_per_minute == 0 {

@@ -39,6 +39,7 @@ use hyper::header::HeaderValue;
 
 use crate::encoding::{self, Encoding};
 use crate::feed::{Format, Target};
+use crate::metrics::Metrics;
 use crate::time::http_date;
 
 /// Bytes charged to each kept entry beside its bodies: the entry with its ETags and header
@@ -104,10 +105,11 @@ impl Entry {
     /// The variant in `encoding`, compressing it now if this is its first request
     /// (concurrent first requests wait for one compression). Only the cache calls it, so
     /// that every coding made is charged to the budget ([`Cache::variant`]).
-    pub(super) fn variant(&self, encoding: Encoding, stats: &Stats) -> &Variant {
+    pub(super) fn variant(&self, encoding: Encoding, metrics: &Metrics) -> &Variant {
         let make = || {
-            stats.compressions.fetch_add(1, Ordering::Relaxed);
+            let started = std::time::Instant::now();
             let body = encoding::compress(&self.identity.body, encoding);
+            metrics.compressed(encoding.token(), started.elapsed());
             let etag = format!("{}{}\"", self.identity.etag.trim_end_matches('"'), encoding.etag_suffix());
             Variant::new(body, etag)
         };
@@ -174,15 +176,6 @@ impl Key {
     pub fn current(target: Target, repr: Representation) -> Key {
         Key { target, repr, limit: None, archive: None }
     }
-}
-
-/// Counters of the work done, for tests and operators (`GET /api/stats`).
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Representations rendered from the store.
-    pub renders: AtomicU64,
-    /// Compressions made.
-    pub compressions: AtomicU64,
 }
 
 /// A cache slot, shared by the requests that wait on it.
@@ -298,6 +291,11 @@ impl Cache {
         Cache { slots: Mutex::default(), budget }
     }
 
+    /// Bytes of the entries kept now (for the metrics).
+    pub(super) fn bytes(&self) -> u64 {
+        self.lock().bytes
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -366,12 +364,12 @@ impl Cache {
         key: Key,
         entry: &'e Arc<Entry>,
         encoding: Encoding,
-        stats: &Stats,
+        metrics: &Metrics,
     ) -> &'e Variant {
         if let Some(variant) = entry.ready(encoding) {
             return variant;
         }
-        let variant = entry.variant(encoding, stats);
+        let variant = entry.variant(encoding, metrics);
         self.charge(key, entry);
         variant
     }
@@ -576,7 +574,7 @@ mod tests {
     #[test]
     fn codings_are_charged_and_make_room_like_new_entries() {
         let cache = Cache::new(4 * CHARGE);
-        let stats = Stats::default();
+        let stats = Metrics::new();
         for n in 1..=3 {
             put(&cache, variant(n));
         }
@@ -602,7 +600,7 @@ mod tests {
     #[test]
     fn a_coding_that_takes_an_entry_past_the_whole_budget_drops_it() {
         let cache = Cache::new(2 * CHARGE);
-        let stats = Stats::default();
+        let stats = Metrics::new();
         let entry = cache.get_or_render(current(0), || Ok::<_, ()>(sized(2 * BODY))).unwrap();
         assert!(cache.ready(current(0)).is_some());
         let v = cache.variant(current(0), &entry, Encoding::Gzip, &stats);

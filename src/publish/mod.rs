@@ -22,12 +22,14 @@ mod scheduler;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::config::SITE_SLUG as ALL;
 use crate::encoding::Encoding;
 use crate::feed::{self, Format, Target};
+use crate::metrics::Metrics;
 use crate::model::{Article, StoredArticle};
 use crate::store::{Store, StoreError, Written};
 use crate::time::now;
@@ -35,7 +37,7 @@ use crate::websub::WebSub;
 use cache::Cache;
 use render::scope;
 
-pub use cache::{Entry, Key, Representation, Stats, Variant};
+pub use cache::{Entry, Key, Representation, Variant};
 pub use scheduler::run_scheduler;
 
 /// Why a representation could not be produced.
@@ -65,8 +67,14 @@ impl From<StoreError> for PublishError {
     }
 }
 
-/// The daemon's shared state: config, store and the cache of rendered feeds.
-pub struct Publisher {
+/// One configuration being served, with the representations rendered under it.
+///
+/// A request takes the current view once ([`Publisher::view`]) and routes, renders and
+/// caches through it alone, so a reload (a new view) never mixes two configurations in
+/// one answer: a category index taken from one config is only ever used with that
+/// config. A reload swaps in a new view with an empty cache; requests still holding the
+/// old one finish with it.
+pub struct View {
     config: Arc<Config>,
     store: Arc<Store>,
     /// Ready representations, at most `[server] cache_bytes` of them. A write removes the
@@ -74,12 +82,21 @@ pub struct Publisher {
     /// render still running in a removed slot only serves the requests that came before
     /// the write.
     cache: Cache,
+    metrics: Arc<Metrics>,
+}
+
+/// The daemon's shared state: the store, the current [`View`] (config and ready
+/// representations), the scheduler's wake-up and WebSub.
+pub struct Publisher {
+    /// Swapped whole by [`Publisher::reload`]; read once per request.
+    view: ArcSwap<View>,
+    store: Arc<Store>,
     /// Wakes the scheduler when a write stores an article dated in the future.
     pub scheduled: Notify,
     /// Tells WebSub hubs about changed feeds.
     pub websub: Arc<WebSub>,
-    /// Work counters.
-    pub stats: Stats,
+    /// The daemon's metrics (work counters among them).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Records in the store every feed `config` has (ids, first-seen and config-change times)
@@ -97,20 +114,153 @@ pub fn sync_feeds(config: &Config, store: &Store, now: i64) -> Result<(), StoreE
 impl Publisher {
     /// A publisher over an open store; records the config's feeds in it first and
     /// releases articles that fell due while it was closed.
-    pub fn new(config: Arc<Config>, store: Arc<Store>) -> Result<Publisher, StoreError> {
+    pub fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> Result<Publisher, StoreError> {
         sync_feeds(&config, &store, now())?;
-        let cache = Cache::new(config.server.limits.cache_bytes);
-        Ok(Publisher {
-            websub: WebSub::new(config.hubs.clone()),
-            config,
-            store,
-            cache,
-            scheduled: Notify::new(),
-            stats: Stats::default(),
-        })
+        let websub = WebSub::new(config.hubs.clone(), metrics.clone());
+        let view = View::new(config, store.clone(), metrics.clone());
+        Ok(Publisher { view: ArcSwap::from_pointee(view), store, scheduled: Notify::new(), websub, metrics })
     }
 
-    /// The configuration being served.
+    /// The view a request works through, from its route to its answer.
+    pub fn view(&self) -> Arc<View> {
+        self.view.load_full()
+    }
+
+    /// The configuration being served now.
+    pub fn config(&self) -> Arc<Config> {
+        self.view.load().config.clone()
+    }
+
+    /// Serves `config` from now on: records its feeds (a feed whose configuration changed
+    /// gets a new change time, as at a restart), then swaps in a view with an empty cache.
+    /// Requests in flight finish with the view they started with; a write racing the swap
+    /// is rendered by whichever view serves the next request, since the new view renders
+    /// only after the swap, from the store as it is then.
+    pub fn reload(&self, config: Config) -> Result<(), StoreError> {
+        sync_feeds(&config, &self.store, now())?;
+        let view = View::new(Arc::new(config), self.store.clone(), self.metrics.clone());
+        self.view.store(Arc::new(view));
+        Ok(())
+    }
+
+    /// The store's size, article count and scheduled count (blocking: off the executor).
+    pub fn figures(&self) -> Result<crate::store::Figures, StoreError> {
+        self.store.figures(now())
+    }
+
+    /// Bytes of ready representations kept now.
+    pub fn cache_bytes(&self) -> u64 {
+        self.view.load().cache.bytes()
+    }
+
+    /// Drops the ready copies of the feeds showing these categories (each, its ancestors,
+    /// and the site feed): the next request for them renders from the store.
+    pub fn invalidate(&self, touched: &BTreeSet<String>) {
+        let view = self.view.load();
+        let cats = &view.config.categories;
+        let mut targets = vec![Target::All];
+        for slug in touched {
+            if let Some(i) = cats.by_slug(slug) {
+                targets.push(Target::Category(i));
+                targets.extend(cats.ancestors(i).into_iter().map(Target::Category));
+            }
+        }
+        view.cache.drop_feeds(&targets);
+        let topics: Vec<String> = targets
+            .iter()
+            .flat_map(|&t| {
+                let slug = view.slug(t).to_string();
+                let base = view.config.site.base_url.as_str();
+                Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
+            })
+            .collect();
+        self.websub.notify(&topics);
+    }
+
+    /// Stores articles (or, with `dry_run`, says what storing them would do). Returns once
+    /// the write is durable; the very next request sees it.
+    pub fn ingest(&self, articles: Vec<Article>, dry_run: bool) -> Result<Vec<Written>, StoreError> {
+        let config = self.config();
+        let authority = &config.site.tag_authority;
+        let now = now();
+        if dry_run {
+            return self.store.preview(articles, now, authority);
+        }
+        let future = articles.iter().any(|a| a.published > now);
+        let bytes: usize =
+            articles.iter().map(|a| 1024 + a.title.len() + a.content_html.as_ref().map_or(0, String::len)).sum();
+        self.store.ensure_space(bytes as u64, config.server.min_free_bytes)?;
+        let report = self.store.upsert_durable(articles, now, authority)?;
+        if !report.touched.is_empty() {
+            self.invalidate(&report.touched);
+        }
+        if future {
+            self.scheduled.notify_one();
+        }
+        Ok(report.written)
+    }
+
+    /// Deletes an article from the store and every feed; whether it existed. Durable on return.
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.ensure_space(4096, self.config().server.min_free_bytes)?;
+        let Some(id) = self.store.stored_id(id)? else { return Ok(false) };
+        match self.store.delete(&id, now())? {
+            None => Ok(false),
+            Some(touched) => {
+                if !touched.is_empty() {
+                    self.invalidate(&touched);
+                }
+                self.store.sync()?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Releases the scheduled articles that are due: their feeds change (their change
+    /// time becomes the due time) and are re-rendered on the next request. Returns the
+    /// next due instant, if any.
+    pub fn release_due(&self) -> Result<Option<i64>, StoreError> {
+        let now = now();
+        let touched = self.store.release_due(now)?;
+        if !touched.is_empty() {
+            self.invalidate(&touched);
+            self.store.sync()?;
+            tracing::info!("released scheduled articles in {}", touched.iter().cloned().collect::<Vec<_>>().join(", "));
+        }
+        self.store.next_due(now)
+    }
+
+    /// Whether the daemon can serve and write: the store answers a read, and the disk
+    /// keeps `[server] min_free_bytes` free (else writes would answer 507).
+    pub fn readiness(&self) -> Result<(), StoreError> {
+        self.store.feed_meta(ALL)?;
+        self.store.ensure_space(0, self.config().server.min_free_bytes)
+    }
+
+    /// Streams every record of the store to `emit` (a backup while serving).
+    pub fn export(
+        &self,
+        emit: impl FnMut(&crate::store::ExportRecord) -> std::io::Result<()>,
+    ) -> Result<usize, StoreError> {
+        self.store.export(emit)
+    }
+
+    /// The stored article with this id (scheduled ones included).
+    pub fn article(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
+        match self.store.stored_id(id)? {
+            Some(id) => self.store.get(&id),
+            None => Ok(None),
+        }
+    }
+}
+
+impl View {
+    fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> View {
+        let cache = Cache::new(config.server.limits.cache_bytes);
+        View { config, store, cache, metrics }
+    }
+
+    /// The configuration of this view.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -146,105 +296,7 @@ impl Publisher {
     /// request for that coding (blocking: call it off the async executor). Goes through the
     /// cache so that the coding's bytes count against its budget.
     pub fn variant<'e>(&self, key: Key, entry: &'e Arc<Entry>, encoding: Encoding) -> &'e Variant {
-        self.cache.variant(key, entry, encoding, &self.stats)
-    }
-
-    /// Drops the ready copies of the feeds showing these categories (each, its ancestors,
-    /// and the site feed): the next request for them renders from the store.
-    pub fn invalidate(&self, touched: &BTreeSet<String>) {
-        let cats = &self.config.categories;
-        let mut targets = vec![Target::All];
-        for slug in touched {
-            if let Some(i) = cats.by_slug(slug) {
-                targets.push(Target::Category(i));
-                targets.extend(cats.ancestors(i).into_iter().map(Target::Category));
-            }
-        }
-        self.cache.drop_feeds(&targets);
-        let topics: Vec<String> = targets
-            .iter()
-            .flat_map(|&t| {
-                let slug = self.slug(t).to_string();
-                let base = self.config.site.base_url.as_str();
-                Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
-            })
-            .collect();
-        self.websub.notify(&topics);
-    }
-
-    /// Stores articles (or, with `dry_run`, says what storing them would do). Returns once
-    /// the write is durable; the very next request sees it.
-    pub fn ingest(&self, articles: Vec<Article>, dry_run: bool) -> Result<Vec<Written>, StoreError> {
-        let authority = &self.config.site.tag_authority;
-        let now = now();
-        if dry_run {
-            return self.store.preview(articles, now, authority);
-        }
-        let future = articles.iter().any(|a| a.published > now);
-        let bytes: usize =
-            articles.iter().map(|a| 1024 + a.title.len() + a.content_html.as_ref().map_or(0, String::len)).sum();
-        self.store.ensure_space(bytes as u64, self.config.server.min_free_bytes)?;
-        let report = self.store.upsert_durable(articles, now, authority)?;
-        if !report.touched.is_empty() {
-            self.invalidate(&report.touched);
-        }
-        if future {
-            self.scheduled.notify_one();
-        }
-        Ok(report.written)
-    }
-
-    /// Deletes an article from the store and every feed; whether it existed. Durable on return.
-    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        self.store.ensure_space(4096, self.config.server.min_free_bytes)?;
-        let Some(id) = self.store.stored_id(id)? else { return Ok(false) };
-        match self.store.delete(&id, now())? {
-            None => Ok(false),
-            Some(touched) => {
-                if !touched.is_empty() {
-                    self.invalidate(&touched);
-                }
-                self.store.sync()?;
-                Ok(true)
-            }
-        }
-    }
-
-    /// Releases the scheduled articles that are due: their feeds change (their change
-    /// time becomes the due time) and are re-rendered on the next request. Returns the
-    /// next due instant, if any.
-    pub fn release_due(&self) -> Result<Option<i64>, StoreError> {
-        let now = now();
-        let touched = self.store.release_due(now)?;
-        if !touched.is_empty() {
-            self.invalidate(&touched);
-            self.store.sync()?;
-            tracing::info!("released scheduled articles in {}", touched.iter().cloned().collect::<Vec<_>>().join(", "));
-        }
-        self.store.next_due(now)
-    }
-
-    /// Whether the daemon can serve and write: the store answers a read, and the disk
-    /// keeps `[server] min_free_bytes` free (else writes would answer 507).
-    pub fn readiness(&self) -> Result<(), StoreError> {
-        self.store.feed_meta(ALL)?;
-        self.store.ensure_space(0, self.config.server.min_free_bytes)
-    }
-
-    /// Streams every record of the store to `emit` (a backup while serving).
-    pub fn export(
-        &self,
-        emit: impl FnMut(&crate::store::ExportRecord) -> std::io::Result<()>,
-    ) -> Result<usize, StoreError> {
-        self.store.export(emit)
-    }
-
-    /// The stored article with this id (scheduled ones included).
-    pub fn article(&self, id: &str) -> Result<Option<StoredArticle>, StoreError> {
-        match self.store.stored_id(id)? {
-            Some(id) => self.store.get(&id),
-            None => Ok(None),
-        }
+        self.cache.variant(key, entry, encoding, &self.metrics)
     }
 
     /// A page of published articles, newest first, of a category (with descendants) or the

@@ -2,12 +2,10 @@
 //! store, prepared by `feed` and rendered in the representation asked for, with the
 //! validators the cache keeps beside the bytes.
 
-use std::sync::atomic::Ordering;
-
 use chrono::NaiveDate;
 
 use super::cache::{entry, Entry, Key, Representation};
-use super::{PublishError, Publisher};
+use super::{PublishError, View};
 use crate::config::SITE_SLUG as ALL;
 use crate::feed::{self, FeedDoc, Format, Target};
 use crate::store::{FeedMeta, Scope, StoreError};
@@ -17,10 +15,11 @@ use crate::time::{self, now};
 /// articles does).
 const ARCHIVE_MAX_AGE: u32 = 86_400;
 
-impl Publisher {
+impl View {
     /// The HTML page of one article, if the id is stored and published.
     pub fn article_page(&self, id: &str) -> Result<Option<String>, PublishError> {
-        let Some(stored) = self.article(id)? else { return Ok(None) };
+        let Some(id) = self.store.stored_id(id)? else { return Ok(None) };
+        let Some(stored) = self.store.get(&id)? else { return Ok(None) };
         if !stored.is_published_at(now()) {
             return Ok(None);
         }
@@ -96,7 +95,13 @@ impl Publisher {
     }
 
     pub(super) fn render(&self, key: Key) -> Result<Entry, PublishError> {
-        self.stats.renders.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let rendered = self.render_untimed(key);
+        self.metrics.rendered(started.elapsed());
+        rendered
+    }
+
+    fn render_untimed(&self, key: Key) -> Result<Entry, PublishError> {
         if let Representation::Opml(format) = key.repr {
             return self.render_opml(format);
         }

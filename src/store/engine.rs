@@ -88,6 +88,11 @@ impl Engine {
     }
 
     /// The directory the database lives in.
+    /// Bytes of the store's files.
+    pub(super) fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(|e| self.err(e))
+    }
+
     pub(super) fn path(&self) -> &Path {
         &self.path
     }

@@ -99,6 +99,7 @@ impl Store {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = Batch::default();
         let mut indexed = BTreeSet::new();
+        let mut articles = 0;
         for record in records {
             match record {
                 ExportRecord::Header { .. } => {}
@@ -106,6 +107,7 @@ impl Store {
                 ExportRecord::Released { at } => batch.insert(RELEASED_KEY, at.to_be_bytes()),
                 ExportRecord::Tombstone { id, guid } => batch.insert(guid_key(id), guid.as_bytes()),
                 ExportRecord::Article(a) => {
+                    articles += 1;
                     batch.insert(article_key(&a.article.id), encode_article(a));
                     for (slug, key) in index_keys(a) {
                         batch.insert(key, []);
@@ -115,6 +117,7 @@ impl Store {
             }
         }
         self.engine.apply(batch)?;
+        self.count_articles(articles);
         self.applied(&indexed);
         Ok(())
     }

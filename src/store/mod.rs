@@ -176,6 +176,20 @@ pub struct Store {
     /// Every category slug with an index range (the whole site's listing merges them).
     /// Only grows while open: a range emptied by deletes is merely empty.
     slugs: RwLock<BTreeSet<String>>,
+    /// Articles stored: counted once at open (a key scan), then moved by every applied
+    /// write, so the metrics never scan.
+    articles: AtomicU64,
+}
+
+/// What the store holds, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    /// Bytes of the store's files.
+    pub disk_bytes: u64,
+    /// Articles stored, scheduled ones included.
+    pub articles: u64,
+    /// Articles whose publication time is still to come.
+    pub scheduled: u64,
 }
 
 impl Store {
@@ -190,8 +204,10 @@ impl Store {
             durable: Mutex::new(0),
             queue: Mutex::new(Vec::new()),
             slugs: RwLock::new(BTreeSet::new()),
+            articles: AtomicU64::new(0),
         };
         store.check_schema()?;
+        store.articles.store(store.count_prefix_bytes(keys::ARTICLES)? as u64, Ordering::Relaxed);
         let slugs = store.indexed_slugs()?;
         *store.slugs.write().unwrap_or_else(|p| p.into_inner()) = slugs;
         Ok(store)
@@ -306,6 +322,36 @@ impl Store {
     fn applied<'a>(&self, indexed: impl IntoIterator<Item = &'a String>) {
         self.applied.fetch_add(1, Ordering::AcqRel);
         self.note_slugs(indexed);
+    }
+
+    /// Keys with the prefix (a scan: only at open).
+    fn count_prefix_bytes(&self, prefix: &[u8]) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.engine.scan_prefix(prefix) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Moves the article count by a write's net change.
+    pub(super) fn count_articles(&self, delta: i64) {
+        if delta >= 0 {
+            self.articles.fetch_add(delta as u64, Ordering::Relaxed);
+        } else {
+            self.articles.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+        }
+    }
+
+    /// The store's size on disk, article count and scheduled count, for the metrics. The
+    /// scheduled count reads the index entries dated after `now` (as many as there are
+    /// scheduled articles, never the whole store).
+    pub fn figures(&self, now: i64) -> Result<Figures, StoreError> {
+        Ok(Figures {
+            disk_bytes: self.engine.size_on_disk()?,
+            articles: self.articles.load(Ordering::Relaxed),
+            scheduled: self.scheduled_count(now)? as u64,
+        })
     }
 
     /// Every key in the store with the prefix, for consistency checks in tests and benches.

@@ -100,6 +100,20 @@ impl Store {
         }
     }
 
+    /// How many articles are scheduled after `now` (an article in several categories
+    /// counted once).
+    pub(super) fn scheduled_count(&self, now: i64) -> Result<usize, StoreError> {
+        let mut ids = std::collections::HashSet::new();
+        for prefix in self.index_prefixes(Scope::Site) {
+            let end = with_suffix(prefix.clone(), &time_key(now));
+            for item in self.engine.range(prefix.clone(), end) {
+                let (key, _) = item?;
+                ids.insert(key.get(prefix.len() + TIME_LEN..).unwrap_or_default().to_vec());
+            }
+        }
+        Ok(ids.len())
+    }
+
     /// The publication instant of the next scheduled article after `now`, if any.
     pub fn next_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
         let mut next: Option<i64> = None;

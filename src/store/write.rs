@@ -273,6 +273,8 @@ struct Plan<'s> {
     /// Records encoded before the writer lock, for ids whose last version in this plan
     /// is exactly the one prepared ([`Prepared::fresh`]).
     encoded: HashMap<String, Vec<u8>>,
+    /// Articles this plan adds (new ids) minus those it deletes.
+    count_delta: i64,
 }
 
 impl<'s> Plan<'s> {
@@ -288,6 +290,7 @@ impl<'s> Plan<'s> {
             indexed: BTreeSet::new(),
             prefetched: HashMap::new(),
             encoded: HashMap::new(),
+            count_delta: 0,
         }
     }
 
@@ -398,6 +401,9 @@ impl<'s> Plan<'s> {
         };
         self.articles.insert(id.clone(), Some(stored));
         let status = if old.is_some() { WriteStatus::Updated } else { WriteStatus::Created };
+        if old.is_none() {
+            self.count_delta += 1;
+        }
         Ok(Written { id, guid, status })
     }
 
@@ -408,6 +414,7 @@ impl<'s> Plan<'s> {
         self.batch.insert(guid_key(id), old.guid.as_bytes());
         self.guids.insert(id.to_string(), old.guid.clone());
         self.articles.insert(id.to_string(), None);
+        self.count_delta -= 1;
         Ok(true)
     }
 
@@ -474,6 +481,7 @@ impl<'s> Plan<'s> {
             self.batch.insert(meta_key(slug), encode(meta));
         }
         self.store.engine.apply(self.batch)?;
+        self.store.count_articles(self.count_delta);
         self.store.applied(&self.indexed);
         Ok(())
     }
