@@ -6,73 +6,15 @@
 //! the daemon asks. No refused request writes anything. Other loopback addresses
 //! (127.0.0.2, ...) stand for other clients.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::util::{replaced, Site, SHIPPED_CONFIG};
+use super::util::{replaced, request_from, Answer, Site, SHIPPED_CONFIG};
 
 /// The shipped config with `lines` added to `[server]`, and `ingest` lines as `[ingest]`.
 fn config(server: &str, ingest: &str) -> String {
     replaced(SHIPPED_CONFIG, "\n[server]\n", &format!("\n[ingest]\n{ingest}\n[server]\n{server}"))
-}
-
-/// A connection from `from` (another loopback address stands for another client).
-fn connect_from(from: &str, to: &str) -> TcpStream {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.bind(&format!("{from}:0").parse::<SocketAddr>().unwrap().into()).unwrap();
-    socket.connect(&to.parse::<SocketAddr>().unwrap().into()).unwrap();
-    socket.into()
-}
-
-/// An answer read off the wire.
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}\n{}", self.head, self.body))
-    }
-
-    /// `Retry-After` of a 429, checked to be whole seconds within a minute.
-    fn retry_after(&self) -> u64 {
-        assert_eq!(self.status, 429, "{}\n{}", self.head, self.body);
-        let secs: u64 = self.header("retry-after").expect("429 has Retry-After").parse().expect("whole seconds");
-        assert!((1..=60).contains(&secs), "Retry-After {secs}");
-        assert_eq!(self.json()["error"]["status"], 429, "a JSON error like the API's others");
-        secs
-    }
-}
-
-/// One HTTP/1.1 request from the address `from`, headers and body in one write (so that
-/// nothing is left unread when the daemon answers without reading the body).
-fn request_from(from: &str, to: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut s = connect_from(from, to);
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8(raw).expect("UTF-8 answer");
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Answer { status, head: head.to_string(), body: body.to_string() }
 }
 
 /// `POST /api/articles` of one article with id `id`, from `from` with `token`, plus `extra` headers.
