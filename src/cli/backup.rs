@@ -60,12 +60,10 @@ fn export_from_daemon(
     let token = crate::auth::client_token(config, token_file)?;
     let server = server.unwrap_or_else(|| super::ingest::default_server(config));
     let url = format!("{}/api/export", server.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut resp = agent
-        .get(&url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .map_err(|e| format!("the store is in use and the daemon at {server} cannot be reached: {e}"))?;
+    let agent = super::client::agent(None);
+    let mut resp = agent.get(&url).header("Authorization", &format!("Bearer {token}")).call().map_err(|e| {
+        format!("the store is in use (a daemon holds it), and {}", super::client::unreachable(&server, &e))
+    })?;
     if resp.status() != 200 {
         return Err(format!("the daemon answered {}", resp.status()));
     }

@@ -66,11 +66,7 @@ struct Fatal(String);
 
 /// Sends every file and prints a summary line per file and every problem.
 pub fn ingest(args: &IngestArgs, max_batch_bytes: usize) -> ClientOutcome {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(300)))
-        .build()
-        .into();
+    let agent = super::client::agent(Some(Duration::from_secs(300)));
     let mut outcome = ClientOutcome::Accepted;
     for file in args.files {
         let name = file.display().to_string();
@@ -223,7 +219,7 @@ fn post(
             .header("Authorization", &format!("Bearer {}", args.token))
             .header("Content-Type", content_type)
             .send(&body[..])
-            .map_err(|e| Fatal(format!("cannot reach the daemon at {}: {e}", args.server)))?;
+            .map_err(|e| Fatal(super::client::unreachable(&args.server, &e)))?;
         let status = resp.status().as_u16();
         if !matches!(status, 429 | 503) || retries == MAX_RETRIES {
             break resp;

@@ -301,3 +301,26 @@ fn writes_are_logged_by_token_number_never_by_token() {
     assert_eq!((lines[2]["message"].as_str(), lines[2]["id"].as_str()), (Some("deleted"), Some("logged")));
     assert!(!d.token.is_empty() && !log.contains(&d.token), "the token is never logged");
 }
+
+#[test]
+fn an_unreachable_daemon_is_named_with_what_to_do() {
+    let site = Site::shipped();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let url = format!("http://{free}");
+    let file = seed_article().display().to_string();
+    let run: Run = std::process::Command::new(env!("CARGO_BIN_EXE_sihai"))
+        .arg("--config")
+        .arg(&site.config)
+        .args(["ingest", "--server", &url, &file])
+        .env("SIHAI_TOKEN", "any-token")
+        .output()
+        .expect("run sihai")
+        .into();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("cannot reach the daemon at {url}: nothing answers there"))
+            && run.stderr.contains("start it (sihai serve), or give its URL with --server"),
+        "{}",
+        run.stderr
+    );
+}

@@ -10,4 +10,5 @@ mod proxy;
 mod reliability;
 mod subscribe;
 mod throttle;
+mod tls;
 pub mod util;
