@@ -324,3 +324,36 @@ fn an_unreachable_daemon_is_named_with_what_to_do() {
         run.stderr
     );
 }
+
+#[test]
+fn check_config_lists_every_problem_of_a_file_in_one_run() {
+    let mut text = replaced(
+        SHIPPED_CONFIG,
+        "listen = \"127.0.0.1:8080\"\n",
+        "listen = \"127.0.0.1:8080\"\nmax_connections = \"100\"\nmax_conections = 5\n",
+    );
+    text = replaced(&text, "ttl_minutes = 15\n", "ttl_minutes = 15\ncolour = \"red\"\n");
+    text = replaced(
+        &text,
+        "parent = \"hunan\"\ndescription = \"长沙市新闻\"",
+        "parent = \"hunnan\"\ndescription = \"长沙市新闻\"",
+    );
+    let site = Site::with_config(&text);
+    let run = site.sihai(&["check-config"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stdout, "", "no tree for an invalid config");
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).expect(needle) + 1;
+    let config = site.config.display().to_string();
+    for want in [
+        format!("{config}:{}: [site] colour: unknown key", line_of("colour")),
+        format!(
+            "{config}:{}: [server] max_connections = \"100\": expected a whole number, found a string; fix: write it without quotes",
+            line_of("max_connections =")
+        ),
+        format!("{config}:{}: [server] max_conections: unknown key; fix: did you mean `max_connections`?", line_of("max_conections")),
+        format!("{config}:{}: [[category]] \"changsha\": parent \"hunnan\" is not a category slug", line_of("parent = \"hunnan\"")),
+    ] {
+        assert!(run.stderr.contains(&want), "{want}\nin\n{}", run.stderr);
+    }
+    assert!(run.stderr.starts_with("sihai: invalid configuration (4 problems):\n"), "{}", run.stderr);
+}
