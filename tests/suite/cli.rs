@@ -357,3 +357,39 @@ fn check_config_lists_every_problem_of_a_file_in_one_run() {
     }
     assert!(run.stderr.starts_with("sihai: invalid configuration (4 problems):\n"), "{}", run.stderr);
 }
+
+/// Progress is drawn on a terminal (a pseudo-terminal from `script`) and never into a pipe.
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_captured_output() {
+    let site = Site::shipped();
+    let lines: String = (0..50)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"p{i}\", \"title\": \"第{i}篇\", \"category\": \"tech\", \"published\": \"2022-01-01\"}}\n"
+            )
+        })
+        .collect();
+    let file = site.write("many.jsonl", &lines);
+    let run = site.import(&[&file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("importing") && !run.stderr.contains(['\r', '\u{1b}']), "{:?}", run.stderr);
+    let run = site.sihai(&["export"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("exporting") && !run.stderr.contains(['\r', '\u{1b}']), "{:?}", run.stderr);
+
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        return skip("the script command (util-linux) is not installed", "apt-get install bsdutils");
+    }
+    let other = Site::shipped();
+    let command =
+        format!("'{}' --config '{}' import '{}'", env!("CARGO_BIN_EXE_sihai"), other.config.display(), file.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("importing articles [") && shown.contains("/50 ("), "{shown:?}");
+    assert!(shown.contains("imported 50 article(s)"), "{shown:?}");
+}
