@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::outcome::{open_store, Outcome};
@@ -43,7 +44,7 @@ pub fn export(
             let mut counted = CountLines { inner: &mut sink.writer, bar: &bar };
             export_from_daemon(config, server, token_file, &mut counted)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(super::outcome::with_hint(&e)),
     };
     bar.finish_and_clear();
     match result {
@@ -111,7 +112,9 @@ impl Sink {
             None => Sink { writer: Box::new(std::io::BufWriter::new(std::io::stdout())), paths: None },
             Some(path) => {
                 let partial = PathBuf::from(format!("{}.partial", path.display()));
-                let file = std::fs::File::create(&partial)?;
+                let file = std::fs::File::create(&partial).with_context(|| {
+                    format!("cannot write {}: check that its directory exists and is writable", partial.display())
+                })?;
                 Sink { writer: Box::new(std::io::BufWriter::new(file)), paths: Some((partial, path.to_path_buf())) }
             }
         })

@@ -30,7 +30,10 @@ pub fn serve(mut config: Config, listen: Option<SocketAddr>, data_dir: Option<Pa
     let daemon = match Daemon::open(config) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("sihai: {e}");
+            match &e {
+                StartError::Store(store) => eprintln!("sihai: {}", super::outcome::with_hint(store)),
+                StartError::Tokens(_) => eprintln!("sihai: {e}"),
+            }
             return Ok(match e {
                 StartError::Store(_) => Outcome::StoreUnavailable,
                 StartError::Tokens(_) => Outcome::BadConfig,

@@ -393,3 +393,42 @@ fn progress_shows_on_a_terminal_and_never_in_captured_output() {
     assert!(shown.contains("importing articles [") && shown.contains("/50 ("), "{shown:?}");
     assert!(shown.contains("imported 50 article(s)"), "{shown:?}");
 }
+
+#[test]
+fn help_names_the_formats_the_environment_and_every_exit_code_the_readme_lists() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in
+        ["JSON Feed 1.1", "OPML", "article pages", "SIHAI_LOG ", "SIHAI_LOG_FORMAT", "SIHAI_TOKEN", "SSL_CERT_FILE"]
+    {
+        assert!(help.contains(want), "{want} in\n{help}");
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for code in 0..=4 {
+        assert!(help.contains(&format!("\n  {code}  ")), "exit code {code} in --help\n{help}");
+        assert!(readme.contains(&format!("\n| {code} | ")), "exit code {code} in README's table");
+    }
+    for command in ["serve", "ingest", "import", "export"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai")).args([command, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && help.contains("Usage: sihai"), "{command}: {help}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai")).args(["ingest", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https://"));
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_created_says_what_to_do() {
+    let site = Site::shipped();
+    let blocker = site.write("a-file", "");
+    let dir = blocker.join("data").display().to_string();
+    let run = site.sihai(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("check that the data directory {dir} exists or can be created"))
+            && run.stderr.contains("--data-dir"),
+        "{}",
+        run.stderr
+    );
+}
