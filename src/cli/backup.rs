@@ -8,6 +8,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+use indicatif::ProgressBar;
+
 use super::outcome::{open_store, Outcome};
 use crate::config::Config;
 use crate::store::{ExportRecord, Store, StoreError, SCHEMA_VERSION};
@@ -27,17 +30,23 @@ pub fn export(
 ) -> anyhow::Result<Outcome> {
     let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
     let mut sink = Sink::open(output)?;
+    let bar = super::progress::articles("exporting records".into(), None);
     let result = match Store::open(&dir, crate::store::DEFAULT_CACHE_BYTES) {
         Ok(store) => store
             .export(|record| {
                 serde_json::to_writer(&mut sink.writer, record).map_err(std::io::Error::other)?;
+                bar.inc(1);
                 sink.writer.write_all(b"\n")
             })
             .map(|n| format!("exported {n} article(s) and tombstone(s) from {}", dir.display()))
             .map_err(|e| e.to_string()),
-        Err(StoreError::Locked(_)) => export_from_daemon(config, server, token_file, &mut sink.writer),
-        Err(e) => Err(e.to_string()),
+        Err(StoreError::Locked(_)) => {
+            let mut counted = CountLines { inner: &mut sink.writer, bar: &bar };
+            export_from_daemon(config, server, token_file, &mut counted)
+        }
+        Err(e) => Err(super::outcome::with_hint(&e)),
     };
+    bar.finish_and_clear();
     match result {
         Ok(summary) => {
             sink.finish()?;
@@ -60,18 +69,35 @@ fn export_from_daemon(
     let token = crate::auth::client_token(config, token_file)?;
     let server = server.unwrap_or_else(|| super::ingest::default_server(config));
     let url = format!("{}/api/export", server.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut resp = agent
-        .get(&url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .map_err(|e| format!("the store is in use and the daemon at {server} cannot be reached: {e}"))?;
+    let agent = super::client::agent(None);
+    let mut resp = agent.get(&url).header("Authorization", &format!("Bearer {token}")).call().map_err(|e| {
+        format!("the store is in use (a daemon holds it), and {}", super::client::unreachable(&server, &e))
+    })?;
     if resp.status() != 200 {
         return Err(format!("the daemon answered {}", resp.status()));
     }
     let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
     let n = std::io::copy(&mut reader, out).map_err(|e| format!("the export stream broke off: {e}"))?;
     Ok(format!("exported {n} bytes from the running daemon at {server}"))
+}
+
+/// A writer that counts the lines (records) of an export streamed from the daemon on a
+/// progress bar.
+struct CountLines<'a> {
+    inner: &'a mut dyn Write,
+    bar: &'a ProgressBar,
+}
+
+impl Write for CountLines<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bar.inc(buf[..n].iter().filter(|&&b| b == b'\n').count() as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Where an export goes: stdout, or FILE.partial renamed to FILE once complete.
@@ -86,7 +112,9 @@ impl Sink {
             None => Sink { writer: Box::new(std::io::BufWriter::new(std::io::stdout())), paths: None },
             Some(path) => {
                 let partial = PathBuf::from(format!("{}.partial", path.display()));
-                let file = std::fs::File::create(&partial)?;
+                let file = std::fs::File::create(&partial).with_context(|| {
+                    format!("cannot write {}: check that its directory exists and is writable", partial.display())
+                })?;
                 Sink { writer: Box::new(std::io::BufWriter::new(file)), paths: Some((partial, path.to_path_buf())) }
             }
         })
@@ -107,11 +135,19 @@ impl Sink {
 /// in atomic batches into an empty store.
 pub fn restore(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) -> anyhow::Result<Outcome> {
     let mut problems = Vec::new();
+    let mut records = 0u64;
+    let checking = super::progress::articles("checking records".into(), None);
     for file in files {
-        if let Err(e) = each_record(file, |_, _| Ok(())) {
+        let counted = each_record(file, |_, _| {
+            records += 1;
+            checking.inc(1);
+            Ok(())
+        });
+        if let Err(e) = counted {
             problems.extend(e);
         }
     }
+    checking.finish_and_clear();
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("{p}");
@@ -129,6 +165,26 @@ pub fn restore(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) ->
         return Ok(Outcome::Refused);
     }
     let mut restored = 0usize;
+    let bar = super::progress::articles("restoring records".into(), Some(records));
+    let outcome = restore_files(config, &store, files, &bar, &mut restored);
+    bar.finish_and_clear();
+    if let Some(outcome) = outcome? {
+        return Ok(outcome);
+    }
+    store.flush()?;
+    println!("restored {restored} article(s) and tombstone(s) into {}", dir.display());
+    Ok(Outcome::Ok)
+}
+
+/// Writes every record of the (checked) files in atomic batches; `Some` outcome when it
+/// had to stop, with the message printed.
+fn restore_files(
+    config: &Config,
+    store: &Store,
+    files: &[PathBuf],
+    bar: &ProgressBar,
+    restored: &mut usize,
+) -> anyhow::Result<Option<Outcome>> {
     for file in files {
         let mut batch = Vec::with_capacity(RESTORE_BATCH);
         let write = |batch: &mut Vec<ExportRecord>| -> Result<(), StoreError> {
@@ -140,8 +196,9 @@ pub fn restore(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) ->
         let mut failure = None;
         let walked = each_record(file, |_, record| {
             if matches!(record, ExportRecord::Article(_) | ExportRecord::Tombstone { .. }) {
-                restored += 1;
+                *restored += 1;
             }
+            bar.inc(1);
             batch.push(record);
             if batch.len() >= RESTORE_BATCH {
                 if let Err(e) = write(&mut batch) {
@@ -152,21 +209,22 @@ pub fn restore(config: &Config, data_dir: Option<PathBuf>, files: &[PathBuf]) ->
             Ok(())
         });
         if let Some(e) = failure {
-            eprintln!("sihai: restore failed: {e}; empty the data directory and run it again");
-            return Ok(Outcome::StoreUnavailable);
+            bar.suspend(|| eprintln!("sihai: restore failed: {e}; empty the data directory and run it again"));
+            return Ok(Some(Outcome::StoreUnavailable));
         }
         if walked.is_err() {
-            eprintln!("sihai: {} changed while restoring; empty the data directory and run it again", file.display());
-            return Ok(Outcome::Refused);
+            let name = file.display();
+            bar.suspend(|| {
+                eprintln!("sihai: {name} changed while restoring; empty the data directory and run it again")
+            });
+            return Ok(Some(Outcome::Refused));
         }
         if let Err(e) = write(&mut batch) {
-            eprintln!("sihai: restore failed: {e}; empty the data directory and run it again");
-            return Ok(Outcome::StoreUnavailable);
+            bar.suspend(|| eprintln!("sihai: restore failed: {e}; empty the data directory and run it again"));
+            return Ok(Some(Outcome::StoreUnavailable));
         }
     }
-    store.flush()?;
-    println!("restored {restored} article(s) and tombstone(s) into {}", dir.display());
-    Ok(Outcome::Ok)
+    Ok(None)
 }
 
 /// Reads every record of an export file, checking each; calls `f` with the good ones.

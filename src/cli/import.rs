@@ -93,8 +93,9 @@ fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article
     crate::publish::sync_feeds(config, store, now)?;
     let authority = config.site.tag_authority.as_str();
     let mut counts = [0usize; 3];
+    let bar = super::progress::articles("importing articles".into(), Some(articles.len() as u64));
     let (ready, prepared) = std::sync::mpsc::sync_channel(1);
-    std::thread::scope(|scope| {
+    let written = std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut articles = articles.into_iter().peekable();
             while articles.peek().is_some() {
@@ -105,7 +106,9 @@ fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article
             }
         });
         for batch in prepared {
-            for w in store.upsert_prepared(batch)?.written {
+            let written = store.upsert_prepared(batch)?.written;
+            bar.inc(written.len() as u64);
+            for w in written {
                 counts[match w.status {
                     WriteStatus::Created => 0,
                     WriteStatus::Updated => 1,
@@ -114,7 +117,9 @@ fn write_all(config: &Config, store: &Store, articles: Vec<crate::model::Article
             }
         }
         Ok::<(), StoreError>(())
-    })?;
+    });
+    bar.finish_and_clear();
+    written?;
     store.flush()?;
     Ok(counts)
 }

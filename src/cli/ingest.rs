@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use indicatif::ProgressBar;
 use serde_json::Value;
 
 use crate::config::Config;
@@ -66,11 +67,7 @@ struct Fatal(String);
 
 /// Sends every file and prints a summary line per file and every problem.
 pub fn ingest(args: &IngestArgs, max_batch_bytes: usize) -> ClientOutcome {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(300)))
-        .build()
-        .into();
+    let agent = super::client::agent(Some(Duration::from_secs(300)));
     let mut outcome = ClientOutcome::Accepted;
     for file in args.files {
         let name = file.display().to_string();
@@ -133,7 +130,7 @@ fn send_file(agent: &ureq::Agent, args: &IngestArgs, file: &Path, max_batch_byte
         } else {
             "text/plain"
         };
-        let answer = post(agent, args, args.dry_run, ct, bytes)?;
+        let answer = post(agent, args, args.dry_run, ct, bytes, &ProgressBar::hidden())?;
         return Ok(report(&name, &[], answer));
     }
     let text = match String::from_utf8(bytes) {
@@ -150,19 +147,38 @@ fn send_file(agent: &ureq::Agent, args: &IngestArgs, file: &Path, max_batch_byte
         return refused("holds no article".into());
     }
     let batches = batches(&records, max_batch_bytes);
+    let bar = super::progress::articles(format!("{name}: checking"), Some(records.len() as u64));
+    let result = send_batches(agent, args, &name, &batches, &bar);
+    bar.finish_and_clear();
+    result
+}
+
+/// Sends a file's batches (after a whole dry run first when there are several), counting
+/// the articles sent on `bar`.
+fn send_batches(
+    agent: &ureq::Agent,
+    args: &IngestArgs,
+    name: &str,
+    batches: &[Vec<&Record>],
+    bar: &ProgressBar,
+) -> Result<FileReport, Fatal> {
     if batches.len() > 1 && !args.dry_run {
         // Validate the whole file before writing any of it.
         let mut problems = Vec::new();
-        for batch in &batches {
-            problems.extend(report(&name, batch, post_batch(agent, args, true, batch)?).problems);
+        for batch in batches {
+            problems.extend(report(name, batch, post_batch(agent, args, true, batch, bar)?).problems);
+            bar.inc(batch.len() as u64);
         }
         if !problems.is_empty() {
             return Ok(FileReport { counts: [0; 3], problems });
         }
+        bar.reset();
     }
+    bar.set_message(format!("{name}: {}", if args.dry_run { "checking" } else { "sending" }));
     let mut total = FileReport { counts: [0; 3], problems: Vec::new() };
-    for batch in &batches {
-        let r = report(&name, batch, post_batch(agent, args, args.dry_run, batch)?);
+    for batch in batches {
+        let r = report(name, batch, post_batch(agent, args, args.dry_run, batch, bar)?);
+        bar.inc(batch.len() as u64);
         for i in 0..3 {
             total.counts[i] += r.counts[i];
         }
@@ -188,7 +204,13 @@ fn batches<'r, 'a>(records: &'r [Record<'a>], max_bytes: usize) -> Vec<Vec<&'r R
     out
 }
 
-fn post_batch(agent: &ureq::Agent, args: &IngestArgs, dry_run: bool, batch: &[&Record]) -> Result<Answer, Fatal> {
+fn post_batch(
+    agent: &ureq::Agent,
+    args: &IngestArgs,
+    dry_run: bool,
+    batch: &[&Record],
+    bar: &ProgressBar,
+) -> Result<Answer, Fatal> {
     // The records' own text, checked when the file was split, joined into one JSON array.
     let mut body = Vec::with_capacity(batch.iter().map(|r| r.raw.len() + 1).sum::<usize>() + 2);
     body.push(b'[');
@@ -199,7 +221,7 @@ fn post_batch(agent: &ureq::Agent, args: &IngestArgs, dry_run: bool, batch: &[&R
         body.extend_from_slice(r.raw.as_bytes());
     }
     body.push(b']');
-    post(agent, args, dry_run, "application/json", body)
+    post(agent, args, dry_run, "application/json", body, bar)
 }
 
 /// The daemon's answer to a POST that was not a fatal failure.
@@ -214,6 +236,7 @@ fn post(
     dry_run: bool,
     content_type: &str,
     body: Vec<u8>,
+    bar: &ProgressBar,
 ) -> Result<Answer, Fatal> {
     let url = format!("{}/api/articles{}", args.server.trim_end_matches('/'), if dry_run { "?dry_run=1" } else { "" });
     let mut retries = 0;
@@ -223,7 +246,7 @@ fn post(
             .header("Authorization", &format!("Bearer {}", args.token))
             .header("Content-Type", content_type)
             .send(&body[..])
-            .map_err(|e| Fatal(format!("cannot reach the daemon at {}: {e}", args.server)))?;
+            .map_err(|e| Fatal(super::client::unreachable(&args.server, &e)))?;
         let status = resp.status().as_u16();
         if !matches!(status, 429 | 503) || retries == MAX_RETRIES {
             break resp;
@@ -231,10 +254,12 @@ fn post(
         retries += 1;
         let header = resp.headers().get("retry-after").and_then(|v| v.to_str().ok());
         let wait = retry_after(header, std::time::SystemTime::now());
-        eprintln!(
-            "sihai: the daemon answered {status}; waiting {} s as it asks (Retry-After), then sending again (retry {retries} of {MAX_RETRIES})",
-            wait.as_secs_f64().ceil()
-        );
+        bar.suspend(|| {
+            eprintln!(
+                "sihai: the daemon answered {status}; waiting {} s as it asks (Retry-After), then sending again (retry {retries} of {MAX_RETRIES})",
+                wait.as_secs_f64().ceil()
+            )
+        });
         std::thread::sleep(wait);
     };
     let status = resp.status().as_u16();

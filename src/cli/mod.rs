@@ -11,12 +11,16 @@
 //! | `import.rs` | `sihai import`: reading input files, batched writes into a stopped store |
 //! | `backup.rs` | `sihai export` and `sihai import --restore` |
 //! | `ingest.rs` | `sihai ingest`: the API client |
+//! | `progress.rs` | progress of the long commands, on a terminal only |
+//! | `client.rs` | the HTTP agent of `ingest` and `export` (https with the system's roots) and its messages |
 
 mod args;
 mod backup;
+mod client;
 mod import;
 mod ingest;
 mod outcome;
+mod progress;
 mod serve;
 
 use crate::config::Config;

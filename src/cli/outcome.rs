@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::{Store, DEFAULT_CACHE_BYTES};
+use crate::store::{Store, StoreError, DEFAULT_CACHE_BYTES};
 
 /// How a command ended; `main` maps it to an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,21 @@ impl Outcome {
 /// Opens the store, printing why not (and the outcome to exit with) when it cannot.
 pub fn open_store(dir: &Path) -> Result<Store, Outcome> {
     Store::open(dir, DEFAULT_CACHE_BYTES).map_err(|e| {
-        eprintln!("sihai: {e}");
+        eprintln!("sihai: {}", with_hint(&e));
         Outcome::StoreUnavailable
     })
+}
+
+/// A store error with what to do next where the store's own message does not say it: a
+/// data directory that cannot be created, opened or written.
+pub fn with_hint(e: &StoreError) -> String {
+    match e {
+        StoreError::Io { path, .. } => format!(
+            "{e}; check that the data directory {} exists or can be created, and that this user \
+             may write it (e.g. chown it to the user sihai runs as), or choose another with \
+             [server] data_dir or --data-dir",
+            path.display()
+        ),
+        _ => e.to_string(),
+    }
 }

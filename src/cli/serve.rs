@@ -29,7 +29,10 @@ pub fn serve(config: Config, listen: Option<SocketAddr>, data_dir: Option<PathBu
     let daemon = match Daemon::open(config) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("sihai: {e}");
+            match &e {
+                StartError::Store(store) => eprintln!("sihai: {}", super::outcome::with_hint(store)),
+                StartError::Tokens(_) => eprintln!("sihai: {e}"),
+            }
             return Ok(match e {
                 StartError::Store(_) => Outcome::StoreUnavailable,
                 StartError::Tokens(_) => Outcome::BadConfig,

@@ -9,10 +9,12 @@
 //! |---|---|
 //! | `mod.rs` | the validated types every stage reads ([`Config`], [`Site`], [`Server`], [`Ingest`]) |
 //! | `tree.rs` | the category tree used at run time ([`Categories`]: lookups, subtrees, breadcrumbs) |
+//! | `schema.rs` | the file's shape: every table, key and kind of value, checked first so one run names every unknown key, wrong type and missing key |
 //! | `validate.rs` | the one-time check of the TOML, every problem with its line and fix |
 //! | `defaults.rs` | every default and accepted range, once |
 
 mod defaults;
+mod schema;
 mod tree;
 mod validate;
 
@@ -198,7 +200,8 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid configuration:")?;
+        let n = self.problems.len();
+        write!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }

@@ -75,7 +75,7 @@ fn every_invalid_config_is_named() {
         ("[[category]]\nslug = \"a\"\nname = \"A\"\n[[category]]\nslug = \"b\"\nname = \"B\"\naliases = [\"a\"]\n", "alias \"a\" already names"),
         ("[[category]]\nslug = \"Hu Nan\"\nname = \"A\"\n", "slug must be"),
         ("[[category]]\nslug = \"all\"\nname = \"A\"\n", "clashes with the route"),
-        ("[[category]]\nslug = \"a\"\nname = \"A\"\ncolour = \"red\"\n", "unknown field `colour`"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\ncolour = \"red\"\n", "[[category]] \"a\" colour: unknown key"),
         ("[[category]]\nslug = \"a\"\nname = \"A\"\nmax_items = 0\n", "max_items = 0 is out of range"),
     ];
     for (extra, want) in cases {
@@ -98,7 +98,7 @@ fn site_errors_are_named() {
         Config::parse(&format!("{BASE}timezone = \"Mars/Olympus\"\n"), Path::new("t.toml")).unwrap_err().to_string();
     assert!(e.contains("t.toml:6: [site] timezone \"Mars/Olympus\""), "{e}");
     let e = Config::parse(&format!("{BASE}titel = \"x\"\n"), Path::new("t.toml")).unwrap_err().to_string();
-    assert!(e.contains("t.toml:6") && e.contains("unknown field `titel`"), "{e}");
+    assert!(e.contains("t.toml:6: [site] titel: unknown key; fix: did you mean `title`?"), "{e}");
     let e = Config::parse("[site\n", Path::new("t.toml")).unwrap_err().to_string();
     assert!(e.contains("t.toml:1"), "{e}");
 }
@@ -171,4 +171,92 @@ fn client_limits_default_to_no_longer_than_nginx() {
     assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "10.0.0.0/8"]);
     assert!(err("[server]\ntrusted_proxies = [\"localhost\"]\n").contains("trusted_proxies entry \"localhost\""));
     assert!(err("[server]\nidle_timeout_seconds = 300\n").contains("idle_timeout_seconds = 300 is out of range"));
+}
+
+/// Every kind of problem in one file: each is reported, in the order of the file, with its
+/// line, its key and a fix; none hides another.
+#[test]
+fn one_run_reports_every_problem_with_its_line_and_key() {
+    let text = r#"
+[site]
+title = "四海资讯"
+base_url = "https://news.example.com"
+tag_authority = "news.example.com,2026"
+titel = "typo"
+
+[server]
+max_connections = "100"
+colour = "red"
+
+[[category]]
+slug = "a"
+name = "A"
+parent = "b"
+
+[[category]]
+slug = "b"
+name = "B"
+parent = "a"
+max_items = 0
+"#;
+    let e = Config::parse(text, Path::new("t.toml")).expect_err("invalid");
+    let want = [
+        "t.toml:6: [site] titel: unknown key; fix: did you mean `title`? else remove it; expected one of `title`, ",
+        "t.toml:9: [server] max_connections = \"100\": expected a whole number, found a string; fix: write it without quotes, a number from 2 to 1000000 (default 2048)",
+        "t.toml:10: [server] colour: unknown key; fix: remove it; expected one of `listen`, ",
+        "t.toml:15: [[category]] \"a\": parent makes a cycle of parents: a -> b -> a (the parent keys: \"a\" on line 15, \"b\" on line 20)",
+        "t.toml:21: [[category]] \"b\" max_items = 0 is out of range",
+    ];
+    assert_eq!(e.problems.len(), want.len(), "{e}");
+    for (got, want) in e.problems.iter().zip(want) {
+        assert!(got.starts_with(want), "{got}\nwanted {want}");
+    }
+    assert!(e.to_string().starts_with("invalid configuration (5 problems):\n  t.toml:6: "), "{e}");
+}
+
+#[test]
+fn every_shape_problem_is_named() {
+    let cases: &[(&str, &str)] = &[
+        ("[server]\nlisten = 8080\n", "t.toml:7: [server] listen = 8080: expected a string, found an integer; fix: put it in quotes, e.g. \"127.0.0.1:8080\""),
+        ("[server]\ntrusted_proxies = \"10.0.0.1\"\n", "t.toml:7: [server] trusted_proxies = \"10.0.0.1\": expected a list of strings, found a string"),
+        ("[server]\nmax_connections = 99999999999999999999\n", "t.toml:7: [server] max_connections = 99999999999999999999: is too large"),
+        ("[ingest]\nmax_tags = 1.5\n", "[ingest] max_tags = 1.5: expected a whole number, found a float"),
+        ("[[category]]\nslug = \"a\"\nname = \"A\"\naliases = [\"x\", 3]\n", "t.toml:9: [[category]] \"a\" aliases = [\"x\", 3]: entry 2 is an integer, expected a string"),
+        ("[[category]]\nname = \"A\"\n", "t.toml:6: [[category]] number 1: slug is missing; fix: add slug = \"hunan\""),
+        ("[[category]]\nslug = 5\nname = \"A\"\n", "[[category]] number 1 slug = 5: expected a string, found an integer"),
+        ("[category]\nslug = \"a\"\n", "category: is a table; fix: write each as a section headed [[category]] (double brackets)"),
+        ("[serverr]\nlisten = \"x\"\n", "t.toml:6: [serverr]: unknown table; fix: did you mean `server`?"),
+        ("[log]\nformat = true\n", "[log] format = true: expected a string, found a boolean"),
+    ];
+    for (extra, want) in cases {
+        let e = err(extra);
+        assert!(e.contains(want), "{extra}\n=> {e}");
+        assert!(e.contains("(1 problem)"), "one problem only, none invented: {e}");
+    }
+    let e = Config::parse("title = \"x\"\n", Path::new("t.toml")).unwrap_err().to_string();
+    assert!(
+        e.contains("t.toml: [site] is missing; fix: add a [site] section with title, base_url, tag_authority"),
+        "{e}"
+    );
+    assert!(e.contains("t.toml:1: title: a key outside any table; fix: move it below the [site] line"), "{e}");
+    let e = Config::parse("[site]\ntitle = 1\n", Path::new("t.toml")).unwrap_err().to_string();
+    assert!(e.contains("t.toml:2: [site] title = 1: expected a string"), "{e}");
+    assert!(e.contains("[site]: base_url is missing") && e.contains("[site]: tag_authority is missing"), "{e}");
+    assert!(!e.contains("title is missing") && !e.contains("placeholder"), "{e}");
+}
+
+/// The schema's keys are exactly the fields serde reads: a key added to one and not the
+/// other fails here (the README test holds the reference to the schema).
+#[test]
+fn the_schema_names_every_field_serde_reads() {
+    for table in schema::TABLES {
+        let keys: Vec<&str> = table.keys.iter().map(|k| k.name).collect();
+        assert_eq!(keys, super::validate::serde_fields(table.name), "[{}]", table.name);
+    }
+    let tables: Vec<&str> = schema::TABLES.iter().map(|t| t.name).collect();
+    let mut top = super::validate::serde_fields("");
+    top.sort_unstable();
+    let mut sorted = tables.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, top);
 }

@@ -9,10 +9,12 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use ipnet::IpNet;
 use serde::Deserialize;
+use toml::de::DeTable;
 use toml::Spanned;
 use url::Url;
 
 use super::defaults::{self, IntSetting};
+use super::schema;
 use super::tree::{fold, Categories, Category};
 use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Metrics, Server, Site, SITE_SLUG};
 use crate::text::line_of;
@@ -20,11 +22,36 @@ use crate::text::line_of;
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
 const RESERVED_SLUGS: &[&str] = &[SITE_SLUG];
 
-/// Validates configuration text; `path` is only used in messages.
+/// Validates configuration text; `path` is only used in messages. Every problem is
+/// collected: the file's shape first (unknown keys, wrong kinds of value, missing keys:
+/// [`schema::check`]), then each value that is left, then the category tree; the list is
+/// sorted by line.
 pub(super) fn validate(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let raw: RawConfig =
-        toml::from_str(text).map_err(|e| ConfigError { problems: vec![describe_toml_error(path, text, &e)] })?;
-    let mut v = Validator { path, text, problems: Vec::new() };
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        // Not TOML: what the parser recovered is no basis for further messages.
+        let mut problems: Vec<(usize, String)> = syntax
+            .iter()
+            .map(|e| (e.span().map_or(0, |s| line_of(text, s.start)), e.message().trim_end().to_string()))
+            .collect();
+        problems.sort_by_key(|(line, _)| *line);
+        problems.dedup();
+        return Err(ConfigError { problems: located(path, problems) });
+    }
+    let (root, found) = schema::check(text, root);
+    let mut v = Validator { text, problems: Vec::new() };
+    for (span, msg) in found {
+        v.at_span(span, msg);
+    }
+    let raw = match RawConfig::deserialize(toml::de::Deserializer::from(root)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            // The shape check leaves nothing serde refuses; should it miss a case, its
+            // message still names the line.
+            v.at_span(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
+            return Err(v.finish(path));
+        }
+    };
     let site = v.site(raw.site.into_inner());
     let server = v.server(raw.server);
     let ingest = v.ingest(raw.ingest);
@@ -36,8 +63,19 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, ConfigError> {
         Some(site) if v.problems.is_empty() => {
             Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories, log, metrics })
         }
-        _ => Err(ConfigError { problems: v.problems }),
+        _ => Err(v.finish(path)),
     }
+}
+
+/// `FILE:LINE: problem` (`FILE: problem` for line 0, the whole file).
+fn located(path: &Path, problems: Vec<(usize, String)>) -> Vec<String> {
+    problems
+        .into_iter()
+        .map(|(line, msg)| match line {
+            0 => format!("{}: {msg}", path.display()),
+            l => format!("{}:{l}: {msg}", path.display()),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -92,7 +130,7 @@ struct RawIngest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSite {
-    title: String,
+    title: Spanned<String>,
     #[serde(default)]
     description: String,
     base_url: Spanned<String>,
@@ -156,30 +194,26 @@ fn default_timezone() -> Spanned<String> {
     Spanned::new(0..0, defaults::TIMEZONE.into())
 }
 
-fn describe_toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
-    let line = e.span().map(|s| line_of(text, s.start));
-    let msg = e.message().trim_end();
-    match line {
-        Some(l) => format!("{}:{l}: {msg}", path.display()),
-        None => format!("{}: {msg}", path.display()),
-    }
-}
-
 struct Validator<'a> {
-    path: &'a Path,
     text: &'a str,
-    problems: Vec<String>,
+    /// Each problem with its line (0: the whole file).
+    problems: Vec<(usize, String)>,
 }
 
 impl Validator<'_> {
     fn at<T>(&mut self, spanned: &Spanned<T>, msg: String) {
-        let span = spanned.span();
-        let loc = if span.is_empty() && span.start == 0 {
-            format!("{}", self.path.display())
-        } else {
-            format!("{}:{}", self.path.display(), line_of(self.text, span.start))
-        };
-        self.problems.push(format!("{loc}: {msg}"));
+        self.at_span(spanned.span(), msg);
+    }
+
+    fn at_span(&mut self, span: std::ops::Range<usize>, msg: String) {
+        let line = if span.is_empty() && span.start == 0 { 0 } else { line_of(self.text, span.start) };
+        self.problems.push((line, msg));
+    }
+
+    /// Every problem, in the order of the file (the whole file's first).
+    fn finish(mut self, path: &Path) -> ConfigError {
+        self.problems.sort_by_key(|(line, _)| *line);
+        ConfigError { problems: located(path, self.problems) }
     }
 
     fn site(&mut self, raw: RawSite) -> Option<Site> {
@@ -208,8 +242,8 @@ impl Validator<'_> {
             let t = raw.tag_authority.get_ref().clone();
             self.at(&raw.tag_authority, format!("[site] tag_authority {t:?} is not an RFC 4151 authority; fix: a lowercase domain you own (or e-mail address) and a date, e.g. \"news.example.com,2026\""));
         }
-        if raw.title.trim().is_empty() {
-            self.problems.push(format!("{}: [site] title is empty; fix: give the site's name", self.path.display()));
+        if raw.title.get_ref().trim().is_empty() {
+            self.at(&raw.title, "[site] title is empty; fix: give the site's name".into());
         }
         let max_items = self.int(raw.max_items.as_ref(), &defaults::MAX_ITEMS, "[site]") as usize;
         let ttl_minutes = self.int(raw.ttl_minutes.as_ref(), &defaults::TTL_MINUTES, "[site]") as u32;
@@ -217,7 +251,7 @@ impl Validator<'_> {
         let logo = raw.logo.as_ref().map(|u| self.absolute_url(u, "[site] logo"));
         let icon = raw.icon.as_ref().map(|u| self.absolute_url(u, "[site] icon"));
         Some(Site {
-            title: raw.title.trim().to_string(),
+            title: raw.title.get_ref().trim().to_string(),
             description: raw.description.trim().to_string(),
             base_url: base_url?,
             language: raw.language.into_inner(),
@@ -503,6 +537,7 @@ impl Validator<'_> {
     }
 
     fn link_parents(&mut self, cats: &mut Categories, parents: Vec<Option<Spanned<String>>>) {
+        let parent_spans: Vec<_> = parents.iter().map(|p| p.as_ref().map(Spanned::span)).collect();
         for (idx, parent) in parents.into_iter().enumerate() {
             let Some(parent) = parent else { continue };
             let wanted = parent.get_ref().trim();
@@ -531,13 +566,21 @@ impl Validator<'_> {
         for idx in 0..cats.list.len() {
             if let Some(cycle) = cats.cycle_from(idx) {
                 if cycle.iter().min() == Some(&idx) {
+                    // Named at the first member's `parent` line; the others' lines in the text.
                     let names: Vec<_> = cycle.iter().map(|&i| cats.list[i].slug.as_str()).collect();
-                    self.problems.push(format!(
-                        "{}: categories form a cycle of parents: {} -> {}; fix: one of them must have another parent or none",
-                        self.path.display(),
+                    let lines: Vec<String> = cycle
+                        .iter()
+                        .filter_map(|&i| parent_spans[i].clone().map(|s| (i, s)))
+                        .map(|(i, s)| format!("{:?} on line {}", cats.list[i].slug, line_of(self.text, s.start)))
+                        .collect();
+                    let msg = format!(
+                        "[[category]] {:?}: parent makes a cycle of parents: {} -> {} (the parent keys: {}); fix: one of them must have another parent or none",
+                        names[0],
                         names.join(" -> "),
-                        names[0]
-                    ));
+                        names[0],
+                        lines.join(", ")
+                    );
+                    self.at_span(parent_spans[idx].clone().unwrap_or(0..0), msg);
                 }
             }
         }
@@ -591,4 +634,57 @@ pub(super) fn is_tag_authority(s: &str) -> bool {
         _ => false,
     };
     name_ok && date_ok
+}
+
+/// The fields serde reads for a table (`""`: the top level), for the test that holds
+/// [`schema::TABLES`] to the `Raw*` structs: a deserializer that records the field list
+/// serde passes to `deserialize_struct`.
+#[cfg(test)]
+pub(super) fn serde_fields(table: &str) -> Vec<&'static str> {
+    use serde::de::{self, Visitor};
+
+    #[derive(Debug)]
+    struct Fields(Vec<&'static str>);
+    impl std::fmt::Display for Fields {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+    impl std::error::Error for Fields {}
+    impl de::Error for Fields {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Fields(Vec::new())
+        }
+    }
+    struct Capture;
+    impl<'de> de::Deserializer<'de> for Capture {
+        type Error = Fields;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+            Err(Fields(Vec::new()))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Fields> {
+            Err(Fields(fields.to_vec()))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let fields = match table {
+        "" => RawConfig::deserialize(Capture).err(),
+        "site" => RawSite::deserialize(Capture).err(),
+        "server" => RawServer::deserialize(Capture).err(),
+        "ingest" => RawIngest::deserialize(Capture).err(),
+        "websub" => RawWebSub::deserialize(Capture).err(),
+        "log" => RawLog::deserialize(Capture).err(),
+        "metrics" => RawMetrics::deserialize(Capture).err(),
+        "category" => RawCategory::deserialize(Capture).err(),
+        _ => None,
+    };
+    fields.map(|f| f.0).unwrap_or_default()
 }

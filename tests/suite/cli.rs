@@ -302,3 +302,134 @@ fn writes_are_logged_by_token_number_never_by_token() {
     assert_eq!((lines[2]["message"].as_str(), lines[2]["id"].as_str()), (Some("deleted"), Some("logged")));
     assert!(!d.token.is_empty() && !log.contains(&d.token), "the token is never logged");
 }
+
+#[test]
+fn an_unreachable_daemon_is_named_with_what_to_do() {
+    let site = Site::shipped();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let url = format!("http://{free}");
+    let file = seed_article().display().to_string();
+    let run: Run = std::process::Command::new(env!("CARGO_BIN_EXE_sihai"))
+        .arg("--config")
+        .arg(&site.config)
+        .args(["ingest", "--server", &url, &file])
+        .env("SIHAI_TOKEN", "any-token")
+        .output()
+        .expect("run sihai")
+        .into();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("cannot reach the daemon at {url}: nothing answers there"))
+            && run.stderr.contains("start it (sihai serve), or give its URL with --server"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn check_config_lists_every_problem_of_a_file_in_one_run() {
+    let mut text = replaced(
+        SHIPPED_CONFIG,
+        "listen = \"127.0.0.1:8080\"\n",
+        "listen = \"127.0.0.1:8080\"\nmax_connections = \"100\"\nmax_conections = 5\n",
+    );
+    text = replaced(&text, "ttl_minutes = 15\n", "ttl_minutes = 15\ncolour = \"red\"\n");
+    text = replaced(
+        &text,
+        "parent = \"hunan\"\ndescription = \"长沙市新闻\"",
+        "parent = \"hunnan\"\ndescription = \"长沙市新闻\"",
+    );
+    let site = Site::with_config(&text);
+    let run = site.sihai(&["check-config"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stdout, "", "no tree for an invalid config");
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).expect(needle) + 1;
+    let config = site.config.display().to_string();
+    for want in [
+        format!("{config}:{}: [site] colour: unknown key", line_of("colour")),
+        format!(
+            "{config}:{}: [server] max_connections = \"100\": expected a whole number, found a string; fix: write it without quotes",
+            line_of("max_connections =")
+        ),
+        format!("{config}:{}: [server] max_conections: unknown key; fix: did you mean `max_connections`?", line_of("max_conections")),
+        format!("{config}:{}: [[category]] \"changsha\": parent \"hunnan\" is not a category slug", line_of("parent = \"hunnan\"")),
+    ] {
+        assert!(run.stderr.contains(&want), "{want}\nin\n{}", run.stderr);
+    }
+    assert!(run.stderr.starts_with("sihai: invalid configuration (4 problems):\n"), "{}", run.stderr);
+}
+
+/// Progress is drawn on a terminal (a pseudo-terminal from `script`) and never into a pipe.
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_captured_output() {
+    let site = Site::shipped();
+    let lines: String = (0..50)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"p{i}\", \"title\": \"第{i}篇\", \"category\": \"tech\", \"published\": \"2022-01-01\"}}\n"
+            )
+        })
+        .collect();
+    let file = site.write("many.jsonl", &lines);
+    let run = site.import(&[&file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("importing") && !run.stderr.contains(['\r', '\u{1b}']), "{:?}", run.stderr);
+    let run = site.sihai(&["export"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("exporting") && !run.stderr.contains(['\r', '\u{1b}']), "{:?}", run.stderr);
+
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        return skip("the script command (util-linux) is not installed", "apt-get install bsdutils");
+    }
+    let other = Site::shipped();
+    let command =
+        format!("'{}' --config '{}' import '{}'", env!("CARGO_BIN_EXE_sihai"), other.config.display(), file.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("importing articles [") && shown.contains("/50 ("), "{shown:?}");
+    assert!(shown.contains("imported 50 article(s)"), "{shown:?}");
+}
+
+#[test]
+fn help_names_the_formats_the_environment_and_every_exit_code_the_readme_lists() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in
+        ["JSON Feed 1.1", "OPML", "article pages", "SIHAI_LOG ", "SIHAI_LOG_FORMAT", "SIHAI_TOKEN", "SSL_CERT_FILE"]
+    {
+        assert!(help.contains(want), "{want} in\n{help}");
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for code in 0..=4 {
+        assert!(help.contains(&format!("\n  {code}  ")), "exit code {code} in --help\n{help}");
+        assert!(readme.contains(&format!("\n| {code} | ")), "exit code {code} in README's table");
+    }
+    for command in ["serve", "ingest", "import", "export"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai")).args([command, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && help.contains("Usage: sihai"), "{command}: {help}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sihai")).args(["ingest", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https://"));
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_created_says_what_to_do() {
+    let site = Site::shipped();
+    let blocker = site.write("a-file", "");
+    let dir = blocker.join("data").display().to_string();
+    let run = site.sihai(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("check that the data directory {dir} exists or can be created"))
+            && run.stderr.contains("--data-dir"),
+        "{}",
+        run.stderr
+    );
+}

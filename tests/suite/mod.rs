@@ -11,4 +11,5 @@ mod proxy;
 mod reliability;
 mod subscribe;
 mod throttle;
+mod tls;
 pub mod util;
