@@ -14,6 +14,7 @@
 //! notifications; [`encoding`] gzip, br and `Accept-Encoding`. Leaves any stage may use:
 //! [`metrics`] (the Prometheus registry), [`model`] (plain data), [`text`] (XML-legal characters, escaping, excerpts), [`time`]
 //! (site time and date forms), [`parallel`] (per-article work on all cores).
+//! [`readers`]: readership, no I/O (aggregators' UA counts, distinct readers, SVG charts).
 
 pub mod auth;
 pub mod cli;
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod model;
 pub mod parallel;
 pub mod publish;
+pub mod readers;
 pub mod store;
 pub mod text;
 pub mod time;
