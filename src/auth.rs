@@ -85,22 +85,27 @@ pub struct Credentials {
     pub ingest: Tokens,
     /// The token of `[metrics] token_file`, if set.
     pub metrics: Option<Tokens>,
+    /// The token of `[stats] token_file`, if set (then the ingest tokens do not read the
+    /// stats).
+    pub stats: Option<Tokens>,
 }
 
 impl Credentials {
     /// The credentials `config` names (see [`Tokens::load`]).
     pub fn load(config: &Config, data_dir: &Path) -> Result<Credentials, String> {
         let ingest = Tokens::load(config, data_dir)?;
-        let metrics = match &config.metrics.token_file {
-            None => None,
-            Some(file) => {
-                let tokens = read_token_file(file).map_err(|e| format!("[metrics] token_file: {e}"))?;
-                let hashes = tokens.iter().map(|t| blake3::hash(t.as_bytes())).collect();
-                Some(Tokens { hashes, origin: file.display().to_string() })
-            }
-        };
-        Ok(Credentials { ingest, metrics })
+        let metrics = optional_file(config.metrics.token_file.as_deref(), "[metrics] token_file")?;
+        let stats = optional_file(config.stats.token_file.as_deref(), "[stats] token_file")?;
+        Ok(Credentials { ingest, metrics, stats })
     }
+}
+
+/// The tokens of an optional token file (`key` names it in messages).
+fn optional_file(file: Option<&Path>, key: &str) -> Result<Option<Tokens>, String> {
+    let Some(file) = file else { return Ok(None) };
+    let tokens = read_token_file(file).map_err(|e| format!("{key}: {e}"))?;
+    let hashes = tokens.iter().map(|t| blake3::hash(t.as_bytes())).collect();
+    Ok(Some(Tokens { hashes, origin: file.display().to_string() }))
 }
 
 fn env_token() -> Option<String> {

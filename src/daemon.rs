@@ -104,6 +104,10 @@ impl Daemon {
         let scheduler = tokio::spawn(publish::run_scheduler(publisher.clone(), async {
             let _ = stopped.await;
         }));
+        let (stop_flushing, flushing_stopped) = tokio::sync::oneshot::channel::<()>();
+        let flusher = tokio::spawn(flush_readership(publisher.clone(), self.config.stats.flush_seconds, async {
+            let _ = flushing_stopped.await;
+        }));
         let deadline = Duration::from_secs(self.config.server.shutdown_seconds);
         // systemd (`Type=notify`) hears that the daemon serves; a no-op elsewhere.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -114,11 +118,37 @@ impl Daemon {
         crate::http::serve(listener, self.state, shutdown, deadline).await;
         let _ = stop_scheduler.send(());
         let _ = scheduler.await;
+        let _ = stop_flushing.send(());
+        let _ = flusher.await;
+        if let Err(e) = publisher.flush_readership() {
+            tracing::error!("readership: writing today's counts at shutdown failed: {e}");
+        }
         publisher.websub.stop();
         if let Some(w) = websub {
             let _ = w.join();
         }
         self.store.flush()
+    }
+}
+
+/// Writes today's readership counts every `seconds` until `stop` completes (the last
+/// write is the caller's, after the server stopped).
+async fn flush_readership(publisher: Arc<Publisher>, seconds: u64, stop: impl Future<Output = ()>) {
+    let mut stop = std::pin::pin!(stop);
+    let mut every = tokio::time::interval(Duration::from_secs(seconds.max(1)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = &mut stop => return,
+        }
+        let p = publisher.clone();
+        match tokio::task::spawn_blocking(move || p.flush_readership()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("readership: writing today's counts failed: {e}; retrying at the next flush"),
+            Err(e) => tracing::error!("readership: the flush task failed: {e}"),
+        }
     }
 }
 

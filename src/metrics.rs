@@ -23,6 +23,7 @@
 //! | `sihai_reloads_total` | counter | `outcome` (applied, refused) |
 //! | `sihai_store_size_bytes`, `sihai_store_articles`, `sihai_scheduled_articles` | gauge | |
 //! | `sihai_ready_cache_bytes`, `sihai_connections_open` | gauge | |
+//! | `sihai_feed_subscribers`, `sihai_feed_aggregator_subscribers`, `sihai_feed_direct_readers` | gauge | `feed` |
 //! | `sihai_build_info` | info | `version` |
 
 use std::sync::atomic::AtomicU64;
@@ -62,6 +63,13 @@ pub struct CodingLabel {
 pub struct OutcomeLabel {
     /// A fixed word per outcome.
     pub outcome: &'static str,
+}
+
+/// One label: a feed's name (`all`, a category slug).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedLabel {
+    /// The feed.
+    pub feed: String,
 }
 
 /// `sihai_build_info`'s labels.
@@ -110,6 +118,13 @@ pub struct Metrics {
     pub cache_bytes: Gauge,
     /// Connections open (set at scrape).
     pub connections_open: Gauge,
+    /// Today's subscribers per feed, aggregators' reports plus direct readers (set at
+    /// scrape).
+    pub feed_subscribers: Family<FeedLabel, Gauge>,
+    /// Today's subscribers per feed reported by aggregators (set at scrape).
+    pub feed_aggregator_subscribers: Family<FeedLabel, Gauge>,
+    /// Today's distinct direct readers per feed, estimated (set at scrape).
+    pub feed_direct_readers: Family<FeedLabel, Gauge>,
 }
 
 /// Histogram buckets of a render or a compression: 0.25 ms to about 4 s.
@@ -146,6 +161,9 @@ impl Metrics {
             scheduled_articles: Gauge::default(),
             cache_bytes: Gauge::default(),
             connections_open: Gauge::default(),
+            feed_subscribers: Family::default(),
+            feed_aggregator_subscribers: Family::default(),
+            feed_direct_readers: Family::default(),
         };
         let r = &mut registry;
         r.register("http_requests", "HTTP requests answered, by route class and status", m.requests.clone());
@@ -175,6 +193,21 @@ impl Metrics {
         );
         r.register("ready_cache_bytes", "Bytes of ready representations kept", m.cache_bytes.clone());
         r.register("connections_open", "HTTP connections open", m.connections_open.clone());
+        r.register(
+            "feed_subscribers",
+            "Today's subscribers per feed (aggregators + direct readers)",
+            m.feed_subscribers.clone(),
+        );
+        r.register(
+            "feed_aggregator_subscribers",
+            "Today's subscribers per feed as aggregators report them",
+            m.feed_aggregator_subscribers.clone(),
+        );
+        r.register(
+            "feed_direct_readers",
+            "Today's distinct direct readers per feed (estimated)",
+            m.feed_direct_readers.clone(),
+        );
         r.register("build", "The running build", Info::new(BuildLabels { version: env!("CARGO_PKG_VERSION") }));
         // Every known outcome is a series from the start (at 0), so a rate over the
         // first event is right and a dashboard never shows "no data" for "none yet".

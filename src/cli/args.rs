@@ -121,6 +121,22 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Print who reads the feeds: per feed, today's subscribers (what aggregators report
+    /// plus distinct direct readers), the change over 7, 30 and --days days, and the top
+    /// aggregators. Asks the running daemon (GET /api/stats/feeds) with a token as ingest
+    /// does (the stats token when [stats] token_file is set).
+    Stats {
+        /// Also show the change over this many days (1 to 400).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=400))]
+        days: u64,
+        /// The daemon's URL, http:// or https:// (default: from [server] listen).
+        #[arg(long)]
+        server: Option<String>,
+        /// File holding the token (default: SIHAI_TOKEN, then [ingest] token_file, then
+        /// <data_dir>/ingest.token).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
     /// Check that the (stopped) store's indexes and articles agree.
     ///
     /// Exit 3 if not, with each problem and its fix.

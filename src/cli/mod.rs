@@ -22,6 +22,7 @@ mod ingest;
 mod outcome;
 mod progress;
 mod serve;
+mod stats;
 
 use crate::config::Config;
 
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Export { data_dir, server, token_file, output } => {
             backup::export(&config, data_dir, server, token_file.as_deref(), output.as_deref())
         }
+        Command::Stats { days, server, token_file } => Ok(stats::stats(&config, server, token_file.as_deref(), days)),
         Command::CheckStore { data_dir } => {
             let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
             let store = match open_store(&dir) {

@@ -144,3 +144,13 @@ pub const DATA_DIR: &str = "./data";
 /// address is the forwarded one (with `[server] trusted_proxies` set), so the proxy does
 /// not open `/metrics` to the world.
 pub const METRICS_ALLOWED_NETWORKS: &[&str] = &["127.0.0.0/8", "::1/128"];
+
+/// `[stats] flush_seconds`: how often today's readership counts are written to the store
+/// (a crash loses at most this much counting).
+pub const STATS_FLUSH_SECONDS: IntSetting =
+    IntSetting { key: "flush_seconds", default: 60, range: 1..=3600, fix: "seconds from 1 to 3600" };
+/// `[stats] keep_days`: days of daily readership kept; older days are summarized per month.
+pub const STATS_KEEP_DAYS: IntSetting =
+    IntSetting { key: "keep_days", default: 400, range: 400..=3650, fix: "days from 400 to 3650" };
+/// `[stats] access`: who may read `/stats` (`token`: an ingest token, or the stats token).
+pub const STATS_ACCESS: &str = "token";

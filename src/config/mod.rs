@@ -54,6 +54,21 @@ pub struct Config {
     pub log: Log,
     /// The `[metrics]` table.
     pub metrics: Metrics,
+    /// The `[stats]` table.
+    pub stats: Stats,
+}
+
+/// The `[stats]` table: readership counting and who may read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Whether `/stats`, `/stats/{feed}` and `/api/stats/feeds` need a token.
+    pub public: bool,
+    /// A separate token for the stats (one line); without it, any ingest token reads them.
+    pub token_file: Option<PathBuf>,
+    /// Seconds between writes of today's counts to the store.
+    pub flush_seconds: u64,
+    /// Days of daily records kept (older ones summarized per month).
+    pub keep_days: u32,
 }
 
 /// The `[metrics]` table: who may read `GET /metrics`. A client whose address (as
@@ -230,6 +245,7 @@ impl Config {
             ("[ingest] requests_per_minute", self.ingest.requests_per_minute != new.ingest.requests_per_minute),
             ("[log]", self.log != new.log),
             ("[websub] hubs", self.hubs != new.hubs),
+            ("[stats] flush_seconds", self.stats.flush_seconds != new.stats.flush_seconds),
         ];
         checks.into_iter().filter(|(_, changed)| *changed).map(|(key, _)| key).collect()
     }
@@ -243,6 +259,7 @@ impl Config {
         self.ingest.requests_per_minute = running.ingest.requests_per_minute;
         self.log = running.log.clone();
         self.hubs = running.hubs.clone();
+        self.stats.flush_seconds = running.stats.flush_seconds;
         self
     }
 

@@ -142,6 +142,17 @@ pub(super) const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "stats",
+        many: false,
+        required: false,
+        keys: &[
+            key("access", Kind::Str("\"token\"")),
+            key("token_file", Kind::Str("\"/etc/sihai/stats.token\"")),
+            key("flush_seconds", Kind::Int(&defaults::STATS_FLUSH_SECONDS)),
+            key("keep_days", Kind::Int(&defaults::STATS_KEEP_DAYS)),
+        ],
+    },
+    Table {
         name: "category",
         many: true,
         required: false,

@@ -16,7 +16,9 @@ use url::Url;
 use super::defaults::{self, IntSetting};
 use super::schema;
 use super::tree::{fold, Categories, Category};
-use super::{Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Metrics, Server, Site, SITE_SLUG};
+use super::{
+    Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Metrics, Server, Site, Stats, SITE_SLUG,
+};
 use crate::text::line_of;
 
 /// Slugs that name routes rather than categories (`/feeds/all.rss`).
@@ -59,9 +61,10 @@ pub(super) fn validate(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let categories = v.categories(raw.category);
     let log = v.log(raw.log);
     let metrics = v.metrics(raw.metrics);
+    let stats = v.stats(raw.stats);
     match site {
         Some(site) if v.problems.is_empty() => {
-            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories, log, metrics })
+            Ok(Config { path: path.to_path_buf(), site, server, ingest, hubs, categories, log, metrics, stats })
         }
         _ => Err(v.finish(path)),
     }
@@ -94,6 +97,17 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    stats: RawStats,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStats {
+    access: Option<Spanned<String>>,
+    token_file: Option<String>,
+    flush_seconds: Option<Spanned<i64>>,
+    keep_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -444,6 +458,30 @@ impl Validator<'_> {
         Metrics { allowed_networks, token_file: raw.token_file.map(PathBuf::from) }
     }
 
+    /// The `[stats]` table.
+    fn stats(&mut self, raw: RawStats) -> Stats {
+        let public = match raw.access.as_ref().map(|a| a.get_ref().as_str()) {
+            None | Some("token") => false,
+            Some("public") => true,
+            Some(other) => {
+                let msg = format!(
+                    "[stats] access {other:?} is not an access rule; fix: \"token\" (an ingest token or [stats] token_file) or \"public\" (default {:?})",
+                    defaults::STATS_ACCESS
+                );
+                if let Some(a) = &raw.access {
+                    self.at(a, msg);
+                }
+                false
+            }
+        };
+        Stats {
+            public,
+            token_file: raw.token_file.map(PathBuf::from),
+            flush_seconds: self.int(raw.flush_seconds.as_ref(), &defaults::STATS_FLUSH_SECONDS, "[stats]") as u64,
+            keep_days: self.int(raw.keep_days.as_ref(), &defaults::STATS_KEEP_DAYS, "[stats]") as u32,
+        }
+    }
+
     /// An address (`10.0.0.5`, `::1`) or CIDR range (`10.0.0.0/8`) of the list `key`.
     fn network(&mut self, raw: &Spanned<String>, key: &str) -> Option<IpNet> {
         let text = raw.get_ref().trim();
@@ -683,6 +721,7 @@ pub(super) fn serde_fields(table: &str) -> Vec<&'static str> {
         "websub" => RawWebSub::deserialize(Capture).err(),
         "log" => RawLog::deserialize(Capture).err(),
         "metrics" => RawMetrics::deserialize(Capture).err(),
+        "stats" => RawStats::deserialize(Capture).err(),
         "category" => RawCategory::deserialize(Capture).err(),
         _ => None,
     };

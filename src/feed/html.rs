@@ -12,7 +12,9 @@ a{color:#0645ad}h1{font-size:1.5rem;line-height:1.3}h2{font-size:1.15rem;line-he
 article{margin:1.5rem 0}img{max-width:100%;height:auto}.tree{padding-left:1.2rem}.tree ul{padding-left:1.2rem}\
 .f{font-size:.75rem;color:#b35c00}nav{margin:1rem 0;padding:.5rem 1rem;background:#f6f6f6;border-radius:6px}";
 
-fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>, icon: Option<&str>) {
+/// The start of every page: doctype, language, title, icon, the shared style and, for a
+/// feed, its autodiscovery links.
+pub(super) fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>, icon: Option<&str>) {
     // An explicit icon (or an empty data: URL) keeps browsers from requesting a missing
     // /favicon.ico, which would be a 404 in their console.
     let _ = write!(

@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod opml;
 pub mod rss;
+pub mod stats;
 pub mod urls;
 
 use chrono::DateTime;

@@ -17,7 +17,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::response::{self, Body};
 use super::route::{Refusal, Route};
 use super::throttle::{Throttled, MAX_FAILURES_ANSWERED_PER_SECOND};
-use super::{api, client, metrics, ready, State};
+use super::{api, client, metrics, ready, stats, State};
 use crate::publish::View;
 
 /// Answers one request.
@@ -43,11 +43,12 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
         }
     }
     match route {
-        Route::Ready(key) => ready::serve(req.headers(), key, view, state).await,
+        Route::Ready(key) => ready::serve(req.headers(), key, view, state, peer).await,
         Route::Article(id) => article_page(id, &req, view).await,
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state).await,
         Route::Metrics => metrics::serve(&req, state, peer).await,
+        Route::Stats | Route::StatsFeed(_) | Route::ApiStatsFeeds => stats::serve(&req, route, state, peer).await,
         Route::ApiArticles if req.method() == Method::POST => api::post(req, state, token).await,
         Route::ApiArticles => api::blocking(state, move |s| api::list(s, req.uri().query())).await,
         Route::ApiArticle(id) if req.method() == Method::DELETE => {
@@ -137,7 +138,14 @@ fn name(route: &Route) -> &'static str {
         Route::ApiArticle(_) => "/api/articles/{id}",
         Route::ApiStats => "/api/stats",
         Route::ApiExport => "/api/export",
-        Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness | Route::Metrics => "(not an API route)",
+        Route::ApiStatsFeeds => "/api/stats/feeds",
+        Route::Ready(_)
+        | Route::Article(_)
+        | Route::Health
+        | Route::Readiness
+        | Route::Metrics
+        | Route::Stats
+        | Route::StatsFeed(_) => "(not an API route)",
     }
 }
 

@@ -21,6 +21,7 @@ use hyper::{Request, Response, StatusCode};
 use super::handle::bearer;
 use super::response::{self, Body};
 use super::{client, State};
+use crate::metrics::FeedLabel;
 
 /// Answers a scrape (or refuses it).
 pub async fn serve(req: &Request<Incoming>, state: Arc<State>, peer: SocketAddr) -> Response<Body> {
@@ -45,6 +46,16 @@ pub async fn serve(req: &Request<Incoming>, state: Arc<State>, peer: SocketAddr)
         Err(_) => tracing::warn!("metrics: reading the store's figures failed"),
     }
     metrics.cache_bytes.set(state.publisher.cache_bytes() as i64);
+    // Only today's feeds: one not read since midnight has no series until it is.
+    metrics.feed_subscribers.clear();
+    metrics.feed_aggregator_subscribers.clear();
+    metrics.feed_direct_readers.clear();
+    for (feed, day) in state.publisher.readership.today().1 {
+        let label = FeedLabel { feed };
+        metrics.feed_subscribers.get_or_create(&label).set(day.subscribers() as i64);
+        metrics.feed_aggregator_subscribers.get_or_create(&label).set(day.aggregator_subscribers() as i64);
+        metrics.feed_direct_readers.get_or_create(&label).set(day.readers as i64);
+    }
     metrics.connections_open.set(state.connections.open() as i64);
     let (text, content_type) = metrics.encode(openmetrics);
     let mut r = Response::new(response::full(text));

@@ -13,6 +13,7 @@
 //! | `ready.rs` | ready feeds and pages: codings, conditional GET, first renders |
 //! | `api.rs` | the `/api` handlers |
 //! | `metrics.rs` | `/metrics`: who may scrape, the gauges set at scrape, the encoding |
+//! | `stats.rs` | `/stats`, `/stats/{feed}`, `/api/stats/feeds`: who may read, the pages and JSON |
 //! | `response.rs` | building responses |
 
 mod access;
@@ -24,6 +25,7 @@ mod metrics;
 mod ready;
 mod response;
 pub mod route;
+mod stats;
 mod throttle;
 
 use std::future::Future;

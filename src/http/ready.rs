@@ -2,18 +2,26 @@
 //! the client's validators still match, a render or compression only for the first
 //! request after a change (on the blocking pool, one per core at a time).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::header::{HeaderMap, ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use hyper::header::{HeaderMap, ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, USER_AGENT};
 use hyper::{Response, StatusCode};
 
 use super::response::{self, Body};
 use super::State;
 use crate::encoding;
-use crate::publish::{Entry, Key, PublishError, View};
+use crate::publish::{Entry, Key, PublishError, Representation, View};
+use crate::readers::Hit;
 
 /// Serves the representation `key`.
-pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<State>) -> Response<Body> {
+pub async fn serve(
+    headers: &HeaderMap,
+    key: Key,
+    view: Arc<View>,
+    state: Arc<State>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
     let Some(coding) = encoding::negotiate(accept) else {
         return response::error(
@@ -63,6 +71,9 @@ pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<St
     } else {
         response::ready(&entry, variant, coding)
     };
+    if let (Representation::Feed(format), None) = (key.repr, key.archive) {
+        count_reader(headers, &answer, view.slug(key.target), format, &state, peer);
+    }
     let metrics = &state.publisher.metrics;
     if rendered {
         metrics.cache_misses.inc();
@@ -71,6 +82,31 @@ pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<St
         metrics.cache_hits.inc();
     }
     answer
+}
+
+/// Counts a feed request for the readership statistics: the feed, its format, the status
+/// and bytes, the client (as `[server] trusted_proxies` defines it) and its User-Agent.
+fn count_reader(
+    headers: &HeaderMap,
+    answer: &Response<Body>,
+    feed: &str,
+    format: crate::feed::Format,
+    state: &State,
+    peer: SocketAddr,
+) {
+    use hyper::body::Body as _;
+    let trusted = &state.limits.trusted_proxies;
+    let client =
+        if trusted.is_empty() { peer.ip() } else { super::client::client_address(peer.ip(), headers, trusted) };
+    let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    state.publisher.readership.record(Hit {
+        feed,
+        variant: format.extension(),
+        status: answer.status().as_u16(),
+        bytes: answer.body().size_hint().exact().unwrap_or(0),
+        client,
+        user_agent,
+    });
 }
 
 /// RFC 9110 §13.2.2: If-None-Match (weak comparison, `*`, lists) decides when present;

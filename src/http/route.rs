@@ -12,6 +12,8 @@
 //! | `/healthz` | GET, HEAD | the process answers (no token, no store read) |
 //! | `/readyz` | GET, HEAD | the store answers and the disk guard is not tripped |
 //! | `/metrics` | GET, HEAD | Prometheus metrics (`[metrics]`: allowed networks, or its token) |
+//! | `/stats`, `/stats/{feed}` | GET, HEAD | readership pages (`[stats]`: a token, or public) |
+//! | `/api/stats/feeds[?days=N]` | GET, HEAD | readership as JSON (`[stats]`: a token, or public) |
 //! | `/api/articles[?dry_run=1]` | GET, HEAD, POST | list (`category`, `limit`, `after`), or ingest |
 //! | `/api/articles/{id}` | GET, HEAD, DELETE | one stored article |
 //! | `/api/stats` | GET, HEAD | work counters |
@@ -45,6 +47,12 @@ pub enum Route {
     Readiness,
     /// `/metrics`: Prometheus metrics, for allowed networks or a token.
     Metrics,
+    /// `/stats`: the readership table.
+    Stats,
+    /// `/stats/{feed}`: one feed's readership over 90 days.
+    StatsFeed(String),
+    /// `/api/stats/feeds`: the readership as JSON.
+    ApiStatsFeeds,
     /// `/api/articles`: list or ingest.
     ApiArticles,
     /// `/api/articles/{id}`: read or delete one article.
@@ -94,7 +102,11 @@ impl Route {
             "healthz" => return Ok(Route::Health),
             "readyz" => return Ok(Route::Readiness),
             "metrics" => return Ok(Route::Metrics),
+            "stats" => return Ok(Route::Stats),
             _ => {}
+        }
+        if let Some(feed) = path.strip_prefix("stats/").and_then(segment) {
+            return Ok(Route::StatsFeed(feed));
         }
         if let Some(slug) = path.strip_prefix(CATEGORY_PAGES) {
             let target = view.target(slug).filter(|t| *t != Target::All).ok_or(Refusal::NotFound)?;
@@ -122,7 +134,17 @@ impl Route {
 
     /// Whether this is an `/api` route (JSON errors, a bearer token).
     pub fn is_api(&self) -> bool {
-        !matches!(self, Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness | Route::Metrics)
+        !matches!(
+            self,
+            Route::Ready(_)
+                | Route::Article(_)
+                | Route::Health
+                | Route::Readiness
+                | Route::Metrics
+                | Route::Stats
+                | Route::StatsFeed(_)
+                | Route::ApiStatsFeeds
+        )
     }
 }
 
@@ -131,6 +153,7 @@ fn api(path: &str) -> Result<Route, Refusal> {
     match path {
         "/api/articles" | "/api/articles/" => Ok(Route::ApiArticles),
         "/api/stats" => Ok(Route::ApiStats),
+        "/api/stats/feeds" => Ok(Route::ApiStatsFeeds),
         "/api/export" => Ok(Route::ApiExport),
         _ => path.strip_prefix("/api/articles/").and_then(segment).map(Route::ApiArticle).ok_or(Refusal::NoApiRoute),
     }

@@ -6,6 +6,7 @@
 //! | `cache.rs` | ready entries (bytes, codings, ETags, Last-Modified) in per-key slots, within `[server] cache_bytes` |
 //! | `render.rs` | store -> prepared feed -> the bytes of a representation |
 //! | `scheduler.rs` | releasing scheduled articles when due |
+//! | `readership.rs` | today's readership counts, flushed to the store once a minute and rolled over daily |
 //!
 //! The [`Publisher`] is the daemon's shared state. It reads what a feed needs from the
 //! store, has `feed/` prepare and render it, and keeps the bytes with their ETag and
@@ -16,6 +17,7 @@
 //! that invalidation is part of every write.
 
 mod cache;
+mod readership;
 mod render;
 mod scheduler;
 
@@ -38,6 +40,7 @@ use cache::Cache;
 use render::scope;
 
 pub use cache::{Entry, Key, Representation, Variant};
+pub use readership::{today as readership_day, Readership, DAY_ENV};
 pub use scheduler::run_scheduler;
 
 /// Why a representation could not be produced.
@@ -97,6 +100,8 @@ pub struct Publisher {
     pub websub: Arc<WebSub>,
     /// The daemon's metrics (work counters among them).
     pub metrics: Arc<Metrics>,
+    /// Who reads the feeds: today's counts, kept in the store.
+    pub readership: Readership,
 }
 
 /// Records in the store every feed `config` has (ids, first-seen and config-change times)
@@ -117,8 +122,16 @@ impl Publisher {
     pub fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> Result<Publisher, StoreError> {
         sync_feeds(&config, &store, now())?;
         let websub = WebSub::new(config.hubs.clone(), metrics.clone());
+        let readership = Readership::open(&config, &store)?;
         let view = View::new(config, store.clone(), metrics.clone());
-        Ok(Publisher { view: ArcSwap::from_pointee(view), store, scheduled: Notify::new(), websub, metrics })
+        Ok(Publisher {
+            view: ArcSwap::from_pointee(view),
+            store,
+            scheduled: Notify::new(),
+            websub,
+            metrics,
+            readership,
+        })
     }
 
     /// The view a request works through, from its route to its answer.
@@ -146,6 +159,19 @@ impl Publisher {
     /// The store's size, article count and scheduled count (blocking: off the executor).
     pub fn figures(&self) -> Result<crate::store::Figures, StoreError> {
         self.store.figures(now())
+    }
+
+    /// Writes today's readership counts to the store, durably (the flush task, shutdown).
+    pub fn flush_readership(&self) -> Result<(), StoreError> {
+        self.readership.flush(&self.config(), &self.store)
+    }
+
+    /// Readership records of the last `days` days (blocking: off the executor).
+    pub fn readership_history(
+        &self,
+        days: u64,
+    ) -> Result<(chrono::NaiveDate, crate::readers::report::History), StoreError> {
+        self.readership.history(&self.store, days)
     }
 
     /// Bytes of ready representations kept now.

@@ -37,7 +37,8 @@ impl View {
         Ok(changed)
     }
 
-    pub(super) fn slug(&self, target: Target) -> &str {
+    /// The name of `target` in URLs (`all` or a category slug).
+    pub fn slug(&self, target: Target) -> &str {
         match target {
             Target::All => ALL,
             Target::Category(i) => self.config.categories.list[i].slug.as_str(),

@@ -7,6 +7,9 @@
 //!   stored, so no address or identifying value is kept.
 //! - [`chart`]: a daily series -> an accessible SVG chart for the stats pages (no
 //!   JavaScript).
+//! - [`tally`]: today's counts in memory (what a request adds) and the day records the
+//!   store keeps.
+//! - [`report`]: day records -> the stats table, a feed's series, the splits.
 //!
 //! Invariant: this module does no I/O. It names no store, no HTTP type and nothing of
 //! `http/`, `publish/` or `store/` (`grep -rn "crate::\(http\|publish\|store\)" src/readers`
@@ -17,7 +20,10 @@
 pub mod agents;
 pub mod chart;
 pub mod distinct;
+pub mod report;
+pub mod tally;
 
 pub use agents::{classify, parse, Aggregator, Parse, Report, AGGREGATORS};
 pub use chart::{daily_chart, Style};
 pub use distinct::{DayKey, DistinctReaders};
+pub use tally::{FeedDay, Hit, Tally};

@@ -22,6 +22,7 @@ mod engine;
 mod export;
 mod keys;
 mod read;
+mod readership;
 mod write;
 
 use std::collections::BTreeSet;

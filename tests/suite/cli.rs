@@ -185,6 +185,7 @@ fn the_config_reference_names_every_key_with_its_default() {
         ("[websub]", "[websub]\n"),
         ("[log]", "[log]\n"),
         ("[metrics]", "[metrics]\n"),
+        ("[stats]", "[stats]\n"),
         ("[[category]]", "[[category]]\nslug = \"a\"\nname = \"A\"\n"),
     ] {
         // The keys the code accepts, as serde lists them for an unknown one.
