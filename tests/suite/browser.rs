@@ -91,3 +91,45 @@ fn pages_load_in_chromium_at_phone_width_without_console_messages() {
         eprintln!("screenshot of {path}: {}", shot.display());
     }
 }
+
+#[test]
+fn stats_pages_load_in_chromium_at_phone_width_with_their_chart() {
+    let Some(chromium) = chromium() else {
+        return skip("chromium is not installed", INSTALL);
+    };
+    if !has_cjk_font() {
+        return skip("no CJK font (the screenshots would show boxes for the Chinese text)", INSTALL);
+    }
+    let text = super::util::replaced(
+        super::util::SHIPPED_CONFIG,
+        "\n[server]\n",
+        "\n[stats]\naccess = \"public\"\n\n[server]\n",
+    );
+    let site = Site::with_config(&text);
+    let d = site.start();
+    for (ua, path) in [
+        ("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 52 subscribers; )", "/feeds/hunan.rss"),
+        ("Mozilla/5.0 (compatible; inoreader.com; 7 subscribers)", "/feeds/hunan.atom"),
+        ("Mozilla/5.0 Reader", "/feeds/hunan.json"),
+    ] {
+        assert_eq!(d.request("GET", path, &[("User-Agent", ua)], None).status, 200);
+    }
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    for (name, path) in [("stats", "/stats"), ("stats-hunan", "/stats/hunan")] {
+        let page = d.body(path);
+        assert!(page.contains("Feedly"), "{path}: {page}");
+        if path == "/stats/hunan" {
+            assert!(page.contains("<svg") && page.contains("role=\"img\""), "the chart is inline SVG");
+            assert!(!page.contains("<script"), "no JavaScript");
+        }
+        let shot = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&shot);
+        let console = load(&chromium, &format!("{}{path}", d.base), &shot, profile.path());
+        assert!(console.is_empty(), "{path}: console messages {console:?}");
+        assert_eq!(png_size(&shot), (WIDTH, HEIGHT), "{path}: phone-width screenshot");
+        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{path}: the screenshot shows a page");
+        eprintln!("screenshot of {path}: {}", shot.display());
+    }
+}

@@ -8,6 +8,7 @@ mod feeds;
 mod operations;
 mod polling;
 mod proxy;
+mod readership;
 mod reliability;
 mod subscribe;
 mod throttle;
