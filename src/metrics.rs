@@ -12,7 +12,7 @@
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `sihai_http_requests_total` | counter | `route` (feed, archive, page, home, opml, article, api, health, metrics, other), `status` |
+//! | `sihai_http_requests_total` | counter | `route` (feed, archive, page, home, opml, article, api, health, metrics, stats, other), `status` |
 //! | `sihai_http_response_bytes_total` | counter | `coding` (identity, gzip, br) |
 //! | `sihai_ready_cache_hits_total`, `sihai_ready_cache_misses_total` | counter | |
 //! | `sihai_render_seconds` | histogram | |
@@ -277,6 +277,8 @@ pub fn route_class(path: &str) -> &'static str {
         "feeds.opml" => "opml",
         "healthz" | "readyz" => "health",
         "metrics" => "metrics",
+        "stats" => "stats",
+        _ if p.starts_with("stats/") => "stats",
         _ if p == "api" || p.starts_with("api/") => "api",
         _ if p.starts_with("c/") => "page",
         _ if p.starts_with("articles/") => "article",
@@ -300,6 +302,7 @@ mod tests {
             ("/api/articles", "api"),
             ("/healthz", "health"),
             ("/metrics", "metrics"),
+            ("/stats/hunan", "stats"),
             ("/wp-login.php", "other"),
         ];
         for (path, class) in cases {
