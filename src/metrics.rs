@@ -80,12 +80,26 @@ struct BuildLabels {
 
 type Histograms = Family<CodingLabel, Histogram, fn() -> Histogram>;
 
+/// The route classes of `sihai_http_requests_total` ([`route_class`] gives the index).
+pub const ROUTES: [&str; 11] =
+    ["feed", "archive", "page", "home", "opml", "article", "api", "health", "metrics", "stats", "other"];
+/// Statuses whose counters exist from the start (the rest are made when first answered):
+/// a request adds to a counter it holds, with no lock.
+const STATUSES: [u16; 16] = [200, 204, 301, 304, 400, 401, 403, 404, 405, 406, 413, 415, 422, 429, 500, 503];
+/// The codings of `sihai_http_response_bytes_total`.
+const CODINGS: [&str; 4] = ["identity", "gzip", "br", "other"];
+
 /// Every metric of the daemon, registered once.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     /// Requests by route class and status.
     pub requests: Family<RequestLabels, Counter>,
+    /// The counters of `requests` for every route class and the statuses of [`STATUSES`],
+    /// held here so that counting a request takes no lock.
+    request_counters: Vec<Counter>,
+    /// The counters of `response_bytes` by [`CODINGS`].
+    byte_counters: Vec<Counter>,
     /// Response body bytes by content coding.
     pub response_bytes: Family<CodingLabel, Counter>,
     /// Requests answered from ready bytes (no render, no compression).
@@ -145,6 +159,8 @@ impl Metrics {
         let m = Metrics {
             registry: Registry::default(),
             requests: Family::default(),
+            request_counters: Vec::new(),
+            byte_counters: Vec::new(),
             response_bytes: Family::default(),
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
@@ -222,14 +238,26 @@ impl Metrics {
                 family.get_or_create(&OutcomeLabel { outcome }).inc_by(0);
             }
         }
-        Metrics { registry, ..m }
+        let request_counters = ROUTES
+            .iter()
+            .flat_map(|&route| STATUSES.iter().map(move |&status| RequestLabels { route, status }))
+            .map(|labels| m.requests.get_or_create_owned(&labels))
+            .collect();
+        let byte_counters =
+            CODINGS.iter().map(|&coding| m.response_bytes.get_or_create_owned(&CodingLabel { coding })).collect();
+        Metrics { registry, request_counters, byte_counters, ..m }
     }
 
-    /// Counts one answered request and its body bytes.
-    pub fn request(&self, route: &'static str, status: u16, coding: &'static str, bytes: u64) {
-        self.requests.get_or_create(&RequestLabels { route, status }).inc();
+    /// Counts one answered request of route class `route` (an index of [`ROUTES`]) and its
+    /// body bytes in `coding` (an index of the codings: identity, gzip, br, other).
+    pub fn request(&self, route: usize, status: u16, coding: usize, bytes: u64) {
+        let route = route.min(ROUTES.len() - 1);
+        match STATUSES.iter().position(|&s| s == status) {
+            Some(i) => self.request_counters[route * STATUSES.len() + i].inc(),
+            None => self.requests.get_or_create(&RequestLabels { route: ROUTES[route], status }).inc(),
+        };
         if bytes > 0 {
-            self.response_bytes.get_or_create(&CodingLabel { coding }).inc_by(bytes);
+            self.byte_counters[coding.min(CODINGS.len() - 1)].inc_by(bytes);
         }
     }
 
@@ -265,24 +293,40 @@ impl Metrics {
     }
 }
 
-/// The route class of a request path, for the `route` label: a handful of fixed words,
-/// decided from the path's shape alone (a prefix or two compared, no allocation).
-pub fn route_class(path: &str) -> &'static str {
+/// The route class of a request path (an index of [`ROUTES`]), decided from the path's
+/// shape alone (a prefix or two compared, no allocation).
+pub fn route_class(path: &str) -> usize {
     let p = path.strip_prefix('/').unwrap_or(path);
-    if let Some(rest) = p.strip_prefix("feeds/") {
-        return if rest.contains("/archive/") { "archive" } else { "feed" };
-    }
-    match p {
-        "" => "home",
-        "feeds.opml" => "opml",
-        "healthz" | "readyz" => "health",
-        "metrics" => "metrics",
-        "stats" => "stats",
-        _ if p.starts_with("stats/") => "stats",
-        _ if p == "api" || p.starts_with("api/") => "api",
-        _ if p.starts_with("c/") => "page",
-        _ if p.starts_with("articles/") => "article",
-        _ => "other",
+    let name = if let Some(rest) = p.strip_prefix("feeds/") {
+        if rest.contains("/archive/") {
+            "archive"
+        } else {
+            "feed"
+        }
+    } else {
+        match p {
+            "" => "home",
+            "feeds.opml" => "opml",
+            "healthz" | "readyz" => "health",
+            "metrics" => "metrics",
+            "stats" => "stats",
+            _ if p.starts_with("stats/") => "stats",
+            _ if p == "api" || p.starts_with("api/") => "api",
+            _ if p.starts_with("c/") => "page",
+            _ if p.starts_with("articles/") => "article",
+            _ => "other",
+        }
+    };
+    ROUTES.iter().position(|&r| r == name).unwrap_or(ROUTES.len() - 1)
+}
+
+/// The index of a `Content-Encoding` value for [`Metrics::request`].
+pub fn coding_class(content_encoding: Option<&[u8]>) -> usize {
+    match content_encoding {
+        None => 0,
+        Some(b"gzip") => 1,
+        Some(b"br") => 2,
+        Some(_) => 3,
     }
 }
 
@@ -306,21 +350,23 @@ mod tests {
             ("/wp-login.php", "other"),
         ];
         for (path, class) in cases {
-            assert_eq!(route_class(path), class, "{path}");
+            assert_eq!(ROUTES[route_class(path)], class, "{path}");
         }
     }
 
     #[test]
     fn encoding_names_every_family_and_counts_what_was_recorded() {
         let m = Metrics::new();
-        m.request("feed", 304, "identity", 0);
-        m.request("feed", 200, "gzip", 1000);
+        m.request(route_class("/feeds/a.rss"), 304, 0, 0);
+        m.request(route_class("/feeds/a.rss"), 200, coding_class(Some(b"gzip")), 1000);
+        m.request(route_class("/x"), 418, 0, 0);
         m.rendered(Duration::from_millis(3));
         Metrics::count(&m.ingested, "created", 5);
         let (text, ty) = m.encode(true);
         assert!(ty.starts_with("application/openmetrics-text"));
         assert!(text.contains("sihai_http_requests_total{route=\"feed\",status=\"304\"} 1"), "{text}");
         assert!(text.contains("sihai_http_response_bytes_total{coding=\"gzip\"} 1000"), "{text}");
+        assert!(text.contains("sihai_http_requests_total{route=\"other\",status=\"418\"} 1"), "{text}");
         assert!(text.contains("sihai_ingest_articles_total{outcome=\"created\"} 5"), "{text}");
         assert!(text.contains("sihai_render_seconds_count 1"), "{text}");
         assert!(text.contains("sihai_build_info{version="), "{text}");

@@ -21,10 +21,10 @@ use super::{api, client, metrics, ready, stats, State};
 use crate::publish::View;
 
 /// Answers one request.
-pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr) -> Response<Body> {
+pub async fn handle(req: Request<Incoming>, state: &Arc<State>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path();
     // One view from route to answer: a reload meanwhile never mixes two configurations.
-    let view = state.publisher.view();
+    let view = state.publisher.view_guard();
     let parsed = catch_unwind(AssertUnwindSafe(|| Route::parse(path, req.uri().query(), &view)));
     let route = match parsed {
         Ok(Ok(route)) => route,
@@ -37,26 +37,28 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
     // Which token (its number, 1-based as the refusal log says it): for the write log.
     let mut token = 0;
     if route.is_api() {
-        match gate(&req, &state, peer, &route) {
+        match gate(&req, state, peer, &route) {
             Ok(t) => token = t + 1,
             Err(refused) => return *refused,
         }
     }
     match route {
-        Route::Ready(key) => ready::serve(req.headers(), key, view, state, peer).await,
-        Route::Article(id) => article_page(id, &req, view).await,
+        Route::Ready(key) => ready::serve(req.headers(), key, &view, state, peer).await,
+        Route::Article(id) => article_page(id, &req, Arc::clone(&view)).await,
         Route::Health => response::plain(StatusCode::OK, "ok"),
-        Route::Readiness => readiness(state).await,
-        Route::Metrics => metrics::serve(&req, state, peer).await,
-        Route::Stats | Route::StatsFeed(_) | Route::ApiStatsFeeds => stats::serve(&req, route, state, peer).await,
-        Route::ApiArticles if req.method() == Method::POST => api::post(req, state, token).await,
-        Route::ApiArticles => api::blocking(state, move |s| api::list(s, req.uri().query())).await,
-        Route::ApiArticle(id) if req.method() == Method::DELETE => {
-            api::blocking(state, move |s| api::delete(s, &id, token)).await
+        Route::Readiness => readiness(state.clone()).await,
+        Route::Metrics => metrics::serve(&req, state.clone(), peer).await,
+        Route::Stats | Route::StatsFeed(_) | Route::ApiStatsFeeds => {
+            stats::serve(&req, route, state.clone(), peer).await
         }
-        Route::ApiArticle(id) => api::blocking(state, move |s| api::get(s, &id)).await,
-        Route::ApiStats => api::stats(&state),
-        Route::ApiExport => api::export(state),
+        Route::ApiArticles if req.method() == Method::POST => api::post(req, state.clone(), token).await,
+        Route::ApiArticles => api::blocking(state.clone(), move |s| api::list(s, req.uri().query())).await,
+        Route::ApiArticle(id) if req.method() == Method::DELETE => {
+            api::blocking(state.clone(), move |s| api::delete(s, &id, token)).await
+        }
+        Route::ApiArticle(id) => api::blocking(state.clone(), move |s| api::get(s, &id)).await,
+        Route::ApiStats => api::stats(state),
+        Route::ApiExport => api::export(state.clone()),
     }
 }
 

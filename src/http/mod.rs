@@ -161,7 +161,7 @@ fn serve_connection(
                 let route = crate::metrics::route_class(req.uri().path());
                 // A panic anywhere in a handler (a bug) is answered 500 and logged; the
                 // connection and the daemon go on.
-                let answer = AssertUnwindSafe(handle::handle(req, state.clone(), peer)).catch_unwind().await;
+                let answer = AssertUnwindSafe(handle::handle(req, &state, peer)).catch_unwind().await;
                 let answer = answer.unwrap_or_else(|_| {
                     tracing::error!("a request handler panicked (a bug; client {peer}): answered 500");
                     response::error(hyper::StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -188,14 +188,10 @@ fn serve_connection(
 }
 
 /// Counts an answered request in the metrics: its route class, status, coding and bytes.
-fn count(state: &State, route: &'static str, answer: &hyper::Response<response::Body>) {
+fn count(state: &State, route: usize, answer: &hyper::Response<response::Body>) {
     use hyper::body::Body as _;
-    let coding = match answer.headers().get(hyper::header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
-        None => "identity",
-        Some(b"gzip") => "gzip",
-        Some(b"br") => "br",
-        Some(_) => "other",
-    };
+    let coding =
+        crate::metrics::coding_class(answer.headers().get(hyper::header::CONTENT_ENCODING).map(|v| v.as_bytes()));
     let bytes = answer.body().size_hint().exact().unwrap_or(0);
     state.publisher.metrics.request(route, answer.status().as_u16(), coding, bytes);
 }

@@ -18,8 +18,8 @@ use crate::readers::Hit;
 pub async fn serve(
     headers: &HeaderMap,
     key: Key,
-    view: Arc<View>,
-    state: Arc<State>,
+    view: &Arc<View>,
+    state: &Arc<State>,
     peer: SocketAddr,
 ) -> Response<Body> {
     let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
@@ -72,7 +72,7 @@ pub async fn serve(
         response::ready(&entry, variant, coding)
     };
     if let (Representation::Feed(format), None) = (key.repr, key.archive) {
-        count_reader(headers, &answer, view.slug(key.target), format, &state, peer);
+        count_reader(headers, &answer, view.slug(key.target), format, state, peer);
     }
     let metrics = &state.publisher.metrics;
     if rendered {

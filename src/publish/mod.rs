@@ -139,6 +139,12 @@ impl Publisher {
         self.view.load_full()
     }
 
+    /// The view a request works through, without touching a shared reference count (the
+    /// hot path: `Arc::clone` it only to move it to another thread).
+    pub fn view_guard(&self) -> arc_swap::Guard<Arc<View>> {
+        self.view.load()
+    }
+
     /// The configuration being served now.
     pub fn config(&self) -> Arc<Config> {
         self.view.load().config.clone()
