@@ -212,7 +212,7 @@ proptest! {
     fn any_article_json_is_accepted_or_refused_never_a_panic_and_accepted_ones_make_sound_feeds(a in hostile_article()) {
         let config = crate::config::for_tests();
         let body = serde_json::to_vec(&a).unwrap();
-        let parsed = ingest::parse_request("body", &body, InputKind::Json, &config);
+        let parsed = ingest::parse_request("body", &body, InputKind::Json, &config, &Default::default());
         prop_assert!(parsed.articles.len() + usize::from(!parsed.problems.is_empty()) >= 1);
         for article in parsed.articles {
             check_feeds(&config, article);
@@ -222,7 +222,7 @@ proptest! {
     #[test]
     fn any_json_value_and_any_bytes_are_read_without_a_panic(v in any_json(), bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let config = crate::config::for_tests();
-        let _ = ingest::parse_request("body", v.to_string().as_bytes(), InputKind::Json, &config);
+        let _ = ingest::parse_request("body", v.to_string().as_bytes(), InputKind::Json, &config, &Default::default());
         let _ = ingest::parse_input("file", &bytes, InputKind::Json, &config);
         let _ = ingest::parse_input("page", &bytes, InputKind::Page, &config);
     }
@@ -267,7 +267,7 @@ fn regressions() {
         // A key given twice was taken with its last value.
         r#"{"title": "t", "title": "u", "category": "hunan", "published": "2024-01-01"}"#,
     ] {
-        let parsed = ingest::parse_request("body", body.as_bytes(), InputKind::Json, &config);
+        let parsed = ingest::parse_request("body", body.as_bytes(), InputKind::Json, &config, &Default::default());
         assert!(parsed.articles.is_empty() && !parsed.problems.is_empty(), "{body}");
     }
 }

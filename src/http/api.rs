@@ -8,7 +8,7 @@
 //! Exports stream from threads of their own, at most [`MAX_EXPORTS`] at once, so that
 //! readers that stop reading cannot take the blocking pool from writes and renders.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -77,7 +77,20 @@ pub async fn post(req: Request<Incoming>, state: Arc<State>, token: usize) -> Re
             return response::json_error(StatusCode::REQUEST_TIMEOUT, &msg, &[]);
         }
     };
-    blocking(state, move |s| ingest_body(s, &body, kind, dry_run, token)).await
+    // Set if this future is dropped before the answer (hyper drops it when the stream is
+    // reset or the connection fails): normalizing on the blocking pool then stops.
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let _on_drop = Abandon(abandoned.clone());
+    blocking(state, move |s| ingest_body(s, &body, kind, dry_run, token, &abandoned)).await
+}
+
+/// Sets its flag when dropped: the request's future is gone (answered or abandoned).
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn too_large(max: u64) -> Response<Body> {
@@ -90,10 +103,17 @@ fn too_large(max: u64) -> Response<Body> {
 
 /// Reads, checks and stores a body's articles; one log line says what came of it (by
 /// token number, never the token).
-fn ingest_body(state: &State, body: &[u8], kind: InputKind, dry_run: bool, token: usize) -> Response<Body> {
+fn ingest_body(
+    state: &State,
+    body: &[u8],
+    kind: InputKind,
+    dry_run: bool,
+    token: usize,
+    abandoned: &AtomicBool,
+) -> Response<Body> {
     let config = state.publisher.config();
     let config = &*config;
-    let parsed = ingest::parse_request("body", body, kind, config);
+    let parsed = ingest::parse_request("body", body, kind, config, abandoned);
     if let Some(n) = parsed.too_many {
         let max = config.ingest.content.max_articles_per_request;
         let msg = format!(

@@ -11,6 +11,7 @@ pub mod normalize;
 pub mod page;
 pub mod text;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -144,10 +145,14 @@ pub fn parse_input(source: &str, bytes: &[u8], kind: InputKind, config: &Config)
 /// [`parse_input`] of an API request's body: more than `[ingest] max_articles_per_request`
 /// articles are refused before any is normalized (their cost, and their memory, grow with
 /// their number; `sihai import` of a file has no such limit).
-pub fn parse_request(source: &str, bytes: &[u8], kind: InputKind, config: &Config) -> Parsed {
+///
+/// Normalizing stops, with nothing written, past [`REQUEST_READ_SECONDS`] or as soon as
+/// `abandoned` is set (the request's future was dropped: the client went away).
+pub fn parse_request(source: &str, bytes: &[u8], kind: InputKind, config: &Config, abandoned: &AtomicBool) -> Parsed {
     let limits = Limits {
         max_articles: config.ingest.content.max_articles_per_request,
         deadline: Some(Instant::now() + REQUEST_READ_SECONDS),
+        abandoned: Some(abandoned),
     };
     parse_within(source, bytes, kind, config, limits)
 }
@@ -160,13 +165,15 @@ pub const REQUEST_READ_SECONDS: Duration = Duration::from_secs(30);
 
 /// What one parse may cost.
 #[derive(Clone, Copy)]
-struct Limits {
+struct Limits<'a> {
     max_articles: usize,
     deadline: Option<Instant>,
+    /// Set when nobody waits for the answer any more.
+    abandoned: Option<&'a AtomicBool>,
 }
 
 fn parse_at_most(source: &str, bytes: &[u8], kind: InputKind, config: &Config, max_articles: usize) -> Parsed {
-    parse_within(source, bytes, kind, config, Limits { max_articles, deadline: None })
+    parse_within(source, bytes, kind, config, Limits { max_articles, deadline: None, abandoned: None })
 }
 
 fn parse_within(source: &str, bytes: &[u8], kind: InputKind, config: &Config, limits: Limits) -> Parsed {
@@ -190,7 +197,7 @@ fn parse_within(source: &str, bytes: &[u8], kind: InputKind, config: &Config, li
 /// Reads JSON text (object, array, JSON Lines) named `source` into at most
 /// `max_articles` articles (more: nothing is normalized, [`Parsed::too_many`]).
 pub fn parse_json(source: &str, text: &str, config: &Config, max_articles: usize) -> Parsed {
-    read_json(source, text, config, Limits { max_articles, deadline: None })
+    read_json(source, text, config, Limits { max_articles, deadline: None, abandoned: None })
 }
 
 fn read_json(source: &str, text: &str, config: &Config, limits: Limits) -> Parsed {
@@ -206,7 +213,7 @@ fn read_json(source: &str, text: &str, config: &Config, limits: Limits) -> Parse
         return Parsed { total: records.len(), too_many: Some(records.len()), ..Parsed::default() };
     }
     // Normalizing (sanitizing HTML above all) is the costly part: done on all cores.
-    let parts = crate::parallel::chunks(&records, |part| normalize_records(source, part, config, limits.deadline));
+    let parts = crate::parallel::chunks(&records, |part| normalize_records(source, part, config, limits));
     let mut parsed = Parsed { total: records.len(), ..Parsed::default() };
     for part in parts {
         parsed.articles.extend(part.articles);
@@ -215,13 +222,17 @@ fn read_json(source: &str, text: &str, config: &Config, limits: Limits) -> Parse
     parsed
 }
 
-fn normalize_records(source: &str, records: &[json::Record], config: &Config, deadline: Option<Instant>) -> Parsed {
+fn normalize_records(source: &str, records: &[json::Record], config: &Config, limits: Limits) -> Parsed {
     let mut parsed = Parsed::default();
     for rec in records {
-        if deadline.is_some_and(|d| Instant::now() > d) {
+        if limits.deadline.is_some_and(|d| Instant::now() > d) {
             let secs = REQUEST_READ_SECONDS.as_secs();
             let msg = format!("reading this request took over {secs} s; nothing was written: send smaller batches");
             parsed.problems.push(Problem::whole(source, msg));
+            break;
+        }
+        if limits.abandoned.is_some_and(|a| a.load(Ordering::Relaxed)) {
+            parsed.problems.push(Problem::whole(source, "the client went away; nothing was written"));
             break;
         }
         let place =
@@ -291,11 +302,25 @@ mod deadline_tests {
     fn a_request_that_takes_too_long_to_read_is_refused_whole() {
         let config = crate::config::for_tests();
         let text = r#"{"title": "t", "category": "hunan", "published": "2024-01-01"}"#;
-        let late = Limits { max_articles: 10, deadline: Some(Instant::now() - Duration::from_secs(1)) };
+        let late =
+            Limits { max_articles: 10, deadline: Some(Instant::now() - Duration::from_secs(1)), abandoned: None };
         let parsed = read_json("body", text, &config, late);
         assert!(parsed.articles.is_empty(), "nothing read past the deadline");
         assert!(parsed.problems[0].message.contains("took over 30 s"), "{:?}", parsed.problems);
-        let in_time = Limits { max_articles: 10, deadline: Some(Instant::now() + Duration::from_secs(30)) };
+        let in_time =
+            Limits { max_articles: 10, deadline: Some(Instant::now() + Duration::from_secs(30)), abandoned: None };
         assert_eq!(read_json("body", text, &config, in_time).articles.len(), 1);
+    }
+
+    #[test]
+    fn a_request_whose_client_went_away_stops_normalizing() {
+        let config = crate::config::for_tests();
+        let text = r#"[{"title": "t", "category": "hunan", "published": "2024-01-01"}]"#;
+        let gone = AtomicBool::new(true);
+        let parsed = parse_request("body", text.as_bytes(), InputKind::Json, &config, &gone);
+        assert!(parsed.articles.is_empty(), "nothing normalized for nobody");
+        assert!(parsed.problems[0].message.contains("the client went away"), "{:?}", parsed.problems);
+        let here = AtomicBool::new(false);
+        assert_eq!(parse_request("body", text.as_bytes(), InputKind::Json, &config, &here).articles.len(), 1);
     }
 }
