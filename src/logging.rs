@@ -3,7 +3,8 @@
 //! (a filter, e.g. `debug` or `sihai=debug,hyper=info`) and `SIHAI_LOG_FORMAT`.
 //!
 //! Colour only when stderr is a terminal (never into files or journald), and sled's own
-//! internals stay at `info` unless the filter names sled: its `debug` lines drown sihai's.
+//! internals stay at `info` unless the filter names sled: its `debug` lines drown sihai's;
+//! the TLS verifier's own lines are off unless named (the CLI says what failed and why).
 
 use std::io::IsTerminal;
 
@@ -24,10 +25,15 @@ pub type Guard = tracing_appender::non_blocking::WorkerGuard;
 /// appender), so a flood of requests cannot slow the daemon down through its log.
 pub fn init(log: &Log) -> Guard {
     let filter = std::env::var("SIHAI_LOG").ok().filter(|f| !f.trim().is_empty()).unwrap_or_else(|| log.level.clone());
-    let directives = if filter.contains("sled") { filter } else { format!("{filter},sled=info") };
+    let mut directives = if filter.contains("sled") { filter } else { format!("{filter},sled=info") };
+    // The TLS verifier logs its own ERROR line for an untrusted certificate, before the
+    // CLI's message that says the same and what to do: one message is enough.
+    if !directives.contains("rustls_platform_verifier") {
+        directives.push_str(",rustls_platform_verifier=off");
+    }
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|e| {
         eprintln!("sihai: log filter {directives:?}: {e}; using info");
-        EnvFilter::new("info,sled=info")
+        EnvFilter::new("info,sled=info,rustls_platform_verifier=off")
     });
     let format = match std::env::var("SIHAI_LOG_FORMAT").ok().as_deref() {
         Some("json") => LogFormat::Json,
