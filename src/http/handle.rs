@@ -43,7 +43,8 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
         }
     }
     match route {
-        Route::Ready(key) => ready::serve(req.headers(), key, view, state).await,
+        Route::Ready(key) => ready::serve(req.headers(), key, None, view, state).await,
+        Route::Filtered(key, spec) => ready::serve(req.headers(), key, Some(spec), view, state).await,
         Route::Article(id) => article_page(id, &req, view).await,
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state).await,
@@ -68,6 +69,7 @@ fn refused(refusal: Refusal) -> Response<Body> {
         Refusal::BadLimit(max) => {
             response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))
         }
+        Refusal::BadFilter(e) => response::error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }
 
@@ -137,7 +139,12 @@ fn name(route: &Route) -> &'static str {
         Route::ApiArticle(_) => "/api/articles/{id}",
         Route::ApiStats => "/api/stats",
         Route::ApiExport => "/api/export",
-        Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness | Route::Metrics => "(not an API route)",
+        Route::Ready(_)
+        | Route::Filtered(..)
+        | Route::Article(_)
+        | Route::Health
+        | Route::Readiness
+        | Route::Metrics => "(not an API route)",
     }
 }
 

@@ -10,10 +10,18 @@ use hyper::{Response, StatusCode};
 use super::response::{self, Body};
 use super::State;
 use crate::encoding;
+use crate::feed::filter::FilterSpec;
 use crate::publish::{Entry, Key, PublishError, View};
 
-/// Serves the representation `key`.
-pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<State>) -> Response<Body> {
+/// Serves the representation `key`; `filter`: the patterns `key.filter` names, compiled
+/// only when the document is not ready (a bad pattern is 400).
+pub async fn serve(
+    headers: &HeaderMap,
+    key: Key,
+    filter: Option<FilterSpec>,
+    view: Arc<View>,
+    state: Arc<State>,
+) -> Response<Body> {
     let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
     let Some(coding) = encoding::negotiate(accept) else {
         return response::error(
@@ -26,11 +34,15 @@ pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<St
         Some(e) => e,
         None => {
             rendered = true;
+            let filter = match filter.map(|spec| spec.compile()).transpose() {
+                Ok(filter) => filter,
+                Err(e) => return response::error(StatusCode::BAD_REQUEST, &e.to_string()),
+            };
             // Waiting here holds no thread; a render of this key that finished meanwhile
             // makes `get` return at once.
             let _permit = state.renders.acquire().await;
             let v = view.clone();
-            match tokio::task::spawn_blocking(move || v.get(key)).await {
+            match tokio::task::spawn_blocking(move || v.get_filtered(key, filter.as_ref())).await {
                 Ok(Ok(e)) => e,
                 Ok(Err(PublishError::NoSuchArchive)) => {
                     return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")

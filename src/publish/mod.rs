@@ -20,7 +20,7 @@ mod render;
 mod scheduler;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use tokio::sync::Notify;
@@ -37,7 +37,7 @@ use crate::websub::WebSub;
 use cache::Cache;
 use render::scope;
 
-pub use cache::{Entry, Key, Representation, Variant};
+pub use cache::{Edition, Entry, Key, Representation, Variant};
 pub use scheduler::run_scheduler;
 
 /// Why a representation could not be produced.
@@ -83,6 +83,9 @@ pub struct View {
     /// the write.
     cache: Cache,
     metrics: Arc<Metrics>,
+    /// The config as the Traditional edition shows it (`feed::hant::edition_config`), made
+    /// on the first edition's OPML list or front page.
+    edition_config: OnceLock<Arc<Config>>,
 }
 
 /// The daemon's shared state: the store, the current [`View`] (config and ready
@@ -166,12 +169,20 @@ impl Publisher {
             }
         }
         view.cache.drop_feeds(&targets);
-        let topics: Vec<String> = targets
+        // Each edition's feeds are topics of their own (their self links name the hubs).
+        let base = view.config.site.base_url.as_str();
+        let mut bases = vec![base.to_string()];
+        if view.config.site.traditional.is_some() {
+            bases.push(feed::urls::edition_base(base));
+        }
+        let topics: Vec<String> = bases
             .iter()
-            .flat_map(|&t| {
-                let slug = view.slug(t).to_string();
-                let base = view.config.site.base_url.as_str();
-                Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
+            .flat_map(|base| {
+                let view = &view;
+                targets.iter().flat_map(move |&t| {
+                    let slug = view.slug(t).to_string();
+                    Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
+                })
             })
             .collect();
         self.websub.notify(&topics);
@@ -257,7 +268,7 @@ impl Publisher {
 impl View {
     fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> View {
         let cache = Cache::new(config.server.limits.cache_bytes);
-        View { config, store, cache, metrics }
+        View { config, store, cache, metrics, edition_config: OnceLock::new() }
     }
 
     /// The configuration of this view.
@@ -289,7 +300,18 @@ impl View {
     /// The entry, rendered now if no ready copy is cached (blocking: call it off the
     /// async executor).
     pub fn get(&self, key: Key) -> Result<Arc<Entry>, PublishError> {
-        self.cache.get_or_render(key, || self.render(key))
+        self.get_filtered(key, None)
+    }
+
+    /// [`View::get`] of a filtered feed: `filter` is the compiled filter `key.filter` names
+    /// (rendered from the feed's prepared items, kept in the cache's first-evicted tier).
+    pub fn get_filtered(&self, key: Key, filter: Option<&feed::filter::Filter>) -> Result<Arc<Entry>, PublishError> {
+        self.cache.get_or_render(key, || self.render(key, filter))
+    }
+
+    /// Whether the site has a Traditional Chinese edition (`[site] traditional`).
+    pub fn has_edition(&self) -> bool {
+        self.config.site.traditional.is_some()
     }
 
     /// `entry` (the one kept for `key`) in `encoding`, compressed now if this is the first
