@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{urls, FeedDoc, FeedItem, Format};
+use super::{urls, FeedDoc, FeedItem, Format, HTML_MIME};
 use crate::config::Config;
 use crate::text::escape_html as esc;
 
@@ -54,7 +54,8 @@ fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedDoc>, icon: 
             if let Some((page, _)) = doc.alternate_urls(Format::Rss) {
                 let _ = write!(
                     out,
-                    "<link rel=\"alternate\" hreflang=\"{}\" href=\"{}\"><link rel=\"alternate\" hreflang=\"{}\" href=\"{}\">",
+                    "<link rel=\"alternate\" type=\"{HTML_MIME}\" hreflang=\"{}\" href=\"{}\">\
+                     <link rel=\"alternate\" type=\"{HTML_MIME}\" hreflang=\"{}\" href=\"{}\">",
                     esc(&doc.language),
                     esc(&doc.home_url),
                     esc(&alt.language),
