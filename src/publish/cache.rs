@@ -532,6 +532,24 @@ mod tests {
     }
 
     #[test]
+    fn filtered_feeds_go_first_and_editions_stay_with_current_feeds() {
+        let cache = Cache::new(3 * CHARGE);
+        let hant = Key { edition: Edition::Traditional, ..current(0) };
+        put(&cache, current(0));
+        put(&cache, hant);
+        for n in 1..=200u128 {
+            put(&cache, Key { filter: Some(n), ..hant });
+            assert!(bytes(&cache) <= 3 * CHARGE, "a flood of filters stays within the budget");
+        }
+        assert_eq!(kept(&cache, &[current(0), hant, Key { filter: Some(200), ..hant }]), [true; 3]);
+        assert_eq!(kept(&cache, &[Key { filter: Some(199), ..hant }]), [false], "filters make room for each other");
+        // A write to the feed drops its editions and filters with it.
+        cache.drop_feeds(&[Target::Category(0)]);
+        assert_eq!(bytes(&cache), 0);
+        check_books(&cache);
+    }
+
+    #[test]
     fn the_least_recently_used_variant_goes_first() {
         let cache = Cache::new(4 * CHARGE);
         for n in 1..=4 {
