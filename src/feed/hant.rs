@@ -4,8 +4,9 @@
 //! An edition is the same document in another script: [`edition`] converts a prepared
 //! [`FeedDoc`]'s text (titles, descriptions, excerpts, the text of content HTML, author
 //! names, category names, tags) with OpenCC and moves its own links (self, feed, page,
-//! category pages) below `/zh-hant/`; GUIDs, feed ids, dates, article links and images stay
-//! those of the Simplified edition (the same article is the same item). The renderers then
+//! category pages, sihai's article pages) below `/zh-hant/`; GUIDs, feed ids, dates,
+//! articles' own URLs and images stay those of the Simplified edition (the same article is
+//! the same item). The renderers then
 //! translate it like any other document, so the formats cannot disagree here either.
 //!
 //! **Only text is converted.** OpenCC maps any CJK run it finds, so converting rendered
@@ -133,8 +134,8 @@ fn rebase(url: &str, from: &str, to: &str) -> String {
 }
 
 /// Turns a prepared Simplified document into its Traditional edition: text converted, its
-/// own links below the edition's base, `language` the converter's; GUIDs, ids, dates,
-/// article links and images unchanged.
+/// own links (sihai's article pages among them) below the edition's base, `language` the
+/// converter's; GUIDs, ids, dates, articles' own URLs and images unchanged.
 pub fn edition(doc: &mut FeedDoc, kind: Traditional) -> Result<(), RenderError> {
     let conv = Converter::new(kind)?;
     let from = doc.site_url.clone();
@@ -147,7 +148,11 @@ pub fn edition(doc: &mut FeedDoc, kind: Traditional) -> Result<(), RenderError> 
     doc.site_title = conv.text(&doc.site_title);
     doc.home_url = rebase(&doc.home_url, &from, &to);
     doc.site_url = to.clone();
+    let article_pages = format!("{from}{}", urls::ARTICLE_PAGES);
     for it in &mut doc.items {
+        if it.link.starts_with(&article_pages) {
+            it.link = rebase(&it.link, &from, &to);
+        }
         it.title = conv.text(&it.title);
         it.excerpt = conv.text(&it.excerpt);
         it.summary = conv.text(&it.summary);
@@ -236,7 +241,7 @@ mod tests {
         doc.items.push(super::super::FeedItem {
             guid: "tag:x,2026:a".into(),
             title: "湖南新闻".into(),
-            link: "https://sihai.test/news/articles/a".into(),
+            link: "https://news.example/a.html".into(),
             excerpt: "软件".into(),
             summary: "软件".into(),
             content_html: Some("<p><a href=\"https://sihai.test/软件\">软件</a></p>".into()),
@@ -254,7 +259,7 @@ mod tests {
         assert_eq!(doc.self_url(super::super::Format::Rss), "https://sihai.test/news/zh-hant/feeds/hunan.rss");
         assert_eq!(doc.feed_id, "tag:x,2026:feeds/hunan");
         let it = &doc.items[0];
-        assert_eq!((it.guid.as_str(), it.link.as_str()), ("tag:x,2026:a", "https://sihai.test/news/articles/a"));
+        assert_eq!((it.guid.as_str(), it.link.as_str()), ("tag:x,2026:a", "https://news.example/a.html"));
         assert_eq!(it.content_html.as_deref(), Some("<p><a href=\"https://sihai.test/软件\">軟體</a></p>"));
         assert_eq!(it.authors[0].name, "謝偉峰");
         assert_eq!(it.categories[0].1, "湖南新聞");

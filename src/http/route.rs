@@ -6,7 +6,7 @@
 //! | `/` | GET, HEAD | the site's page (category tree, feed links) |
 //! | `/feeds/{slug}.{rss,atom,json}[?limit=N]` | GET, HEAD | a category's feed (`all` for the site) |
 //! | `/feeds/...?filter=...` | GET, HEAD | a feed or archive filtered (`filter`, `filterout`, `filter_title`...: `feed::filter`) |
-//! | `/zh-hant/{any of the above but the API}` | GET, HEAD | the Traditional Chinese edition (`[site] traditional`; not article pages nor `/healthz`, `/readyz`, `/metrics`) |
+//! | `/zh-hant/{feeds, pages, OPML, article pages}` | GET, HEAD | the Traditional Chinese edition of each (`[site] traditional`); not the API, `/healthz`, `/readyz`, `/metrics` |
 //! | `/feeds/{slug}/archive/{YYYY-MM-DD}.{rss,atom,json}` | GET, HEAD | RFC 5005 archive of one day |
 //! | `/c/{slug}` | GET, HEAD | a category's page |
 //! | `/feeds.opml[?format=atom\|json]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree |
@@ -50,6 +50,8 @@ pub enum Route {
     Filtered(Key, FilterSpec),
     /// An article's own page (`/articles/{id}`).
     Article(String),
+    /// An article's own page in the Traditional edition (`/zh-hant/articles/{id}`).
+    TraditionalArticle(String),
     /// `/healthz`: the process answers.
     Health,
     /// `/readyz`: the store answers and writes are not refused for a full disk.
@@ -97,6 +99,7 @@ impl Route {
             return match Route::parse(&format!("/{rest}"), query, view)? {
                 Route::Ready(key) => Ok(Route::Ready(edition(key))),
                 Route::Filtered(key, spec) => Ok(Route::Filtered(edition(key), spec)),
+                Route::Article(id) => Ok(Route::TraditionalArticle(id)),
                 _ => Err(Refusal::NotFound),
             };
         }
@@ -156,6 +159,7 @@ impl Route {
             Route::Ready(_)
                 | Route::Filtered(..)
                 | Route::Article(_)
+                | Route::TraditionalArticle(_)
                 | Route::Health
                 | Route::Readiness
                 | Route::Metrics

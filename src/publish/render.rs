@@ -19,13 +19,23 @@ const ARCHIVE_MAX_AGE: u32 = 86_400;
 impl View {
     /// The HTML page of one article, if the id is stored and published.
     pub fn article_page(&self, id: &str) -> Result<Option<String>, PublishError> {
+        self.article_page_in(id, Edition::Simplified)
+    }
+
+    /// [`View::article_page`] in an edition (rendered, and converted, per request like the
+    /// Simplified page: article pages are not kept ready).
+    pub fn article_page_in(&self, id: &str, edition: Edition) -> Result<Option<String>, PublishError> {
         let Some(id) = self.store.stored_id(id)? else { return Ok(None) };
         let Some(stored) = self.store.get(&id)? else { return Ok(None) };
         if !stored.is_published_at(now()) {
             return Ok(None);
         }
         let meta = self.meta(ALL)?;
-        let doc = feed::prepare(&self.config, Target::All, &meta.feed_id, meta.changed, std::slice::from_ref(&stored));
+        let mut doc =
+            feed::prepare(&self.config, Target::All, &meta.feed_id, meta.changed, std::slice::from_ref(&stored));
+        if edition == Edition::Traditional {
+            feed::hant::edition(&mut doc, self.traditional()?).map_err(|e| PublishError::Render(e.to_string()))?;
+        }
         Ok(Some(feed::html::article_page(&doc, &doc.items[0])))
     }
 

@@ -81,6 +81,13 @@ fn the_traditional_edition_converts_keeps_guids_and_links_to_itself() {
     assert!(texts(&rss, "creator").contains(&"謝偉峰".to_string()), "{:?}", texts(&rss, "creator"));
     assert!(texts(&rss, "category").contains(&"湖南新聞".to_string()), "{:?}", texts(&rss, "category"));
     assert!(!rss.contains("湖南新闻"), "nothing left in Simplified");
+    // The seed article has no url of its own: the edition links its own article page.
+    let link = texts(&rss, "link").into_iter().find(|l| l.contains("/articles/")).expect("an article page link");
+    let path = link.strip_prefix(BASE).expect("below base_url");
+    assert!(path.starts_with("zh-hant/articles/"), "{link}");
+    let page = d.body(&format!("/{path}"));
+    assert!(page.contains("<html lang=\"zh-TW\">") && page.contains("謝偉峰"), "{page}");
+    assert_eq!(d.get(&format!("/{}", path.strip_prefix("zh-hant/").unwrap())).status, 200, "and the Simplified one");
 
     // ?limit and archives have editions, with their own self links.
     let limited = d.body("/zh-hant/feeds/all.rss?limit=2");
