@@ -153,9 +153,17 @@ pub fn edition(doc: &mut FeedDoc, kind: Traditional) -> Result<(), RenderError> 
         if it.link.starts_with(&article_pages) {
             it.link = rebase(&it.link, &from, &to);
         }
-        it.title = conv.text(&it.title);
-        it.excerpt = conv.text(&it.excerpt);
-        it.summary = conv.text(&it.summary);
+        // The summary is the excerpt, else the title (`feed::prepare`): converted once.
+        let title = conv.text(&it.title);
+        let excerpt = conv.text(&it.excerpt);
+        it.summary = if it.summary == it.excerpt {
+            excerpt.clone()
+        } else if it.summary == it.title {
+            title.clone()
+        } else {
+            conv.text(&it.summary)
+        };
+        (it.title, it.excerpt) = (title, excerpt);
         if let Some(html) = &it.content_html {
             it.content_html = Some(convert_html(html, &conv));
         }
