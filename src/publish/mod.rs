@@ -19,8 +19,8 @@ mod cache;
 mod render;
 mod scheduler;
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use tokio::sync::Notify;
@@ -86,6 +86,21 @@ pub struct View {
     /// The config as the Traditional edition shows it (`feed::hant::edition_config`), made
     /// on the first edition's OPML list or front page.
     edition_config: OnceLock<Arc<Config>>,
+    /// Each feed's current document converted to the Traditional edition: its RSS, Atom,
+    /// JSON, page and filtered feeds render from one conversion per change (a conversion
+    /// costs about 100 renders: BENCHMARKS.md). At most one per feed of the config
+    /// (about the size of its RSS each); a write drops the ones it changes.
+    converted: Mutex<Converted>,
+}
+
+/// The converted current documents, and the count of invalidations that decides whether
+/// a conversion may still be kept.
+#[derive(Default)]
+struct Converted {
+    /// Moves on every invalidation: a conversion started under an older count read the
+    /// store before a write and is used for its own render only.
+    generation: u64,
+    docs: HashMap<Target, Arc<feed::FeedDoc>>,
 }
 
 /// The daemon's shared state: the store, the current [`View`] (config and ready
@@ -169,6 +184,11 @@ impl Publisher {
             }
         }
         view.cache.drop_feeds(&targets);
+        {
+            let mut converted = view.converted.lock().unwrap_or_else(|p| p.into_inner());
+            converted.generation += 1;
+            converted.docs.retain(|t, _| !targets.contains(t));
+        }
         // Each edition's feeds are topics of their own (their self links name the hubs).
         let base = view.config.site.base_url.as_str();
         let mut bases = vec![base.to_string()];
@@ -268,7 +288,14 @@ impl Publisher {
 impl View {
     fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> View {
         let cache = Cache::new(config.server.limits.cache_bytes);
-        View { config, store, cache, metrics, edition_config: OnceLock::new() }
+        View {
+            config,
+            store,
+            cache,
+            metrics,
+            edition_config: OnceLock::new(),
+            converted: Mutex::new(Converted::default()),
+        }
     }
 
     /// The configuration of this view.

@@ -123,7 +123,16 @@ impl View {
         } else {
             None
         };
+        // The current document of an edition, and the documents filtered from it, come from
+        // one conversion per change; `?limit` variants and archives convert their own.
+        let shared =
+            key.edition == Edition::Traditional && key.archive.is_none() && (key.limit.is_none() || filter.is_some());
         let (mut doc, last_modified, max_age) = match key.archive {
+            None if shared => {
+                let doc = FeedDoc::clone(&*self.converted_current(key.target)?);
+                let (t, age) = (doc.updated.timestamp(), doc.ttl_minutes * 60);
+                (doc, t, age)
+            }
             None => {
                 let doc = self.prepare(key.target, if filter.is_some() { None } else { key.limit })?;
                 let (t, age) = (doc.updated.timestamp(), doc.ttl_minutes * 60);
@@ -133,7 +142,7 @@ impl View {
             // must never be answered 304 by date), its document keeps its own time.
             Some(day) => (self.prepare_archive(key.target, day)?, self.changed(key.target)?, ARCHIVE_MAX_AGE),
         };
-        if key.edition == Edition::Traditional {
+        if key.edition == Edition::Traditional && !shared {
             let kind = self.traditional()?;
             feed::hant::edition(&mut doc, kind).map_err(|e| PublishError::Render(e.to_string()))?;
         }
@@ -180,6 +189,27 @@ impl View {
         };
         let body = feed::opml::render(config, format);
         Ok(entry(body, feed::OPML_CONTENT_TYPE, seen, self.config.site.ttl_minutes * 60))
+    }
+
+    /// `target`'s current document in the Traditional edition: kept from an earlier render
+    /// since the last write to it, else prepared and converted now (and kept, unless a
+    /// write came meanwhile: then it serves this render alone).
+    fn converted_current(&self, target: Target) -> Result<std::sync::Arc<FeedDoc>, PublishError> {
+        let generation = {
+            let converted = self.converted.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(doc) = converted.docs.get(&target) {
+                return Ok(doc.clone());
+            }
+            converted.generation
+        };
+        let mut doc = self.prepare(target, None)?;
+        feed::hant::edition(&mut doc, self.traditional()?).map_err(|e| PublishError::Render(e.to_string()))?;
+        let doc = std::sync::Arc::new(doc);
+        let mut converted = self.converted.lock().unwrap_or_else(|p| p.into_inner());
+        if converted.generation == generation {
+            converted.docs.insert(target, doc.clone());
+        }
+        Ok(doc)
     }
 
     /// The site's converter to Traditional Chinese (routes name the edition only when there

@@ -159,6 +159,12 @@ fn an_edition_revalidates_and_is_rendered_once_per_change() {
     assert!(status == 200 || status == 201, "{status} {body}");
     let after = d.body("/zh-hant/feeds/hunan.atom");
     assert!(after.contains("湖南軟體產業新聞"), "s2twp phrases: 软件 -> 軟體");
+    // Every format (they share one conversion per change) and a filter of it see the write.
+    for path in ["/zh-hant/feeds/hunan.rss", "/zh-hant/feeds/hunan.json", "/zh-hant/c/hunan"] {
+        assert!(d.body(path).contains("湖南軟體產業新聞"), "{path}");
+    }
+    let filtered = d.body("/zh-hant/feeds/hunan.rss?filter=%E8%BB%9F%E9%AB%94"); // 軟體
+    assert_eq!(texts(&filtered, "title")[1..], ["湖南軟體產業新聞"]);
     let r = d.request("GET", "/zh-hant/feeds/hunan.atom", &[("If-None-Match", &etag)], None);
     assert_eq!(r.status, 200, "the old ETag no longer matches");
 }
