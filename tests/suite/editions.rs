@@ -289,6 +289,11 @@ fn a_filtered_feed_revalidates_is_rendered_once_and_again_after_a_change() {
     let etag = first.header("etag").unwrap().to_string();
     let r = d.request("GET", path, &[("If-None-Match", &etag)], None);
     assert_eq!(r.status, 304);
+    let head = d.head(path);
+    assert_eq!((head.status, head.header("etag")), (200, Some(etag.as_str())), "HEAD");
+    let gz = d.request("GET", path, &[("Accept-Encoding", "gzip")], None);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(renders(&d), before + 1, "HEAD and a coding render nothing more");
     let lm = first.header("last-modified").unwrap().to_string();
     assert_eq!(d.request("GET", path, &[("If-Modified-Since", &lm)], None).status, 304);
 
