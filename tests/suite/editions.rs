@@ -306,3 +306,47 @@ fn a_filtered_feed_revalidates_is_rendered_once_and_again_after_a_change() {
     assert_ne!(after.header("etag"), Some(etag.as_str()));
     assert_eq!(d.request("GET", path, &[("If-None-Match", &etag)], None).status, 200);
 }
+
+/// Content whose markup holds Chinese (attributes, URLs) and the characters XML minds.
+const TRICKY: &str = r#"{"id": "t1", "title": "软件 & <网络> \"引号\" ]]>", "category": "tech", "published": "2024-02-29 23:59:59", "tags": ["软件", "A&B"], "content_html": "<p title=\"软件 > 硬件\">软件 ]]&gt; 网络</p><a href=\"https://example.com/软件?a=1&amp;b=网络\">软件</a><img alt=\"网络\" src=\"https://example.com/图.png\">"}"#;
+
+#[test]
+fn every_edition_feed_of_every_category_parses_strictly_with_the_simplified_ids_and_dates() {
+    let site = Site::shipped();
+    let tricky = site.write("tricky.jsonl", TRICKY);
+    assert_eq!(site.import(&[&seed_article(), &sample_articles(), &tricky]).code, 0);
+    let d = site.start();
+    for slug in &every_slug() {
+        for ext in ["rss", "atom", "json"] {
+            let simplified = d.body(&format!("/feeds/{slug}.{ext}"));
+            let r = d.get(&format!("/zh-hant/feeds/{slug}.{ext}"));
+            assert_eq!(r.status, 200, "{slug}.{ext}");
+            let want = d.get(&format!("/feeds/{slug}.{ext}"));
+            assert_eq!(r.header("content-type"), want.header("content-type"));
+            let body = r.text();
+            let (ours, theirs) = if ext == "json" {
+                let read = |b: &str| -> Vec<(String, String)> {
+                    let v: serde_json::Value = serde_json::from_str(b).expect("JSON");
+                    v["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| (i["id"].as_str().unwrap().into(), i["date_published"].as_str().unwrap().into()))
+                        .collect()
+                };
+                (read(&body), read(&simplified))
+            } else {
+                let read = |b: &str, label: &str| -> Vec<(String, String)> {
+                    let f = parse_feed(label, b);
+                    f.entries.iter().map(|e| (e.id.clone(), format!("{:?}", e.published))).collect()
+                };
+                (read(&body, &format!("zh-hant {slug}.{ext}")), read(&simplified, &format!("{slug}.{ext}")))
+            };
+            assert_eq!(ours, theirs, "{slug}.{ext}: the same items, ids and dates");
+        }
+    }
+    let tech = d.body("/zh-hant/feeds/tech.rss");
+    assert!(tech.contains("軟體 &amp; &lt;網路&gt;"), "the title converts and stays escaped");
+    assert!(tech.contains("https://example.com/软件?a=1&amp;b=网络"), "URLs are not converted");
+    assert!(tech.contains("title=\"软件 &gt; 硬件\"") || tech.contains("title=\"软件 > 硬件\""), "attributes neither");
+}
