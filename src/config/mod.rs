@@ -310,6 +310,15 @@ impl Config {
             "{} <{}> ({}, {}, tag:{})",
             self.site.title, self.site.base_url, self.site.language, self.site.timezone, self.site.tag_authority
         );
+        if let Some(t) = self.site.traditional {
+            let _ = writeln!(
+                out,
+                "  Traditional Chinese edition: {}zh-hant/ ({}, {})",
+                self.site.base_url,
+                t.name(),
+                t.language()
+            );
+        }
         let _ = writeln!(
             out,
             "  all: every article (max_items {}, ttl {} min)",

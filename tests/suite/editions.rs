@@ -184,6 +184,14 @@ fn editions_follow_the_config_and_can_be_turned_off() {
     assert_eq!(texts(&d.body("/zh-hant/feeds/hunan.rss"), "language"), ["zh-HK"]);
     d.stop();
 
+    let run = Site::with_config(&hk).sihai(&["check-config"]);
+    assert!(
+        run.stdout.contains("  Traditional Chinese edition: http://127.0.0.1:8080/zh-hant/ (s2hk, zh-HK)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!Site::with_config(&off).sihai(&["check-config"]).stdout.contains("zh-hant"));
+
     let bad = replaced(SHIPPED_CONFIG, "language = \"zh-CN\"\n", "language = \"zh-CN\"\ntraditional = \"s2x\"\n");
     let run = Site::with_config(&bad).sihai(&["check-config"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
