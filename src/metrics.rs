@@ -297,6 +297,8 @@ impl Metrics {
 /// shape alone (a prefix or two compared, no allocation).
 pub fn route_class(path: &str) -> usize {
     let p = path.strip_prefix('/').unwrap_or(path);
+    // The Traditional Chinese edition of a document is the same route class.
+    let p = p.strip_prefix("zh-hant/").unwrap_or(p);
     let name = if let Some(rest) = p.strip_prefix("feeds/") {
         if rest.contains("/archive/") {
             "archive"
@@ -347,6 +349,8 @@ mod tests {
             ("/healthz", "health"),
             ("/metrics", "metrics"),
             ("/stats/hunan", "stats"),
+            ("/zh-hant/feeds/hunan.atom", "feed"),
+            ("/zh-hant/", "home"),
             ("/wp-login.php", "other"),
         ];
         for (path, class) in cases {

@@ -1,7 +1,8 @@
 //! Property tests of everything that reads outside bytes (issue 13's fuzzing): article
 //! JSON and its normalization, article pages in both encodings, the config loader, request
-//! routing pieces and conditional/encoding headers, and the export reader. Each property
-//! says what must hold for *any* input: no panic, and for an accepted article, feeds that
+//! routing pieces (filters included) and conditional/encoding headers, the export reader,
+//! and the Traditional conversion of HTML. Each property says what must hold for *any*
+//! input: no panic, and for an accepted article, feeds (Simplified and Traditional) that
 //! are well-formed, hold no script and read back the same.
 //!
 //! The suite runs a short pass (`PROPTEST_CASES`, 64 by default here); `scripts/fuzz` runs
@@ -136,53 +137,57 @@ fn check_feeds(config: &Config, article: crate::model::Article) {
         1_700_000_000,
         std::slice::from_ref(&stored),
     );
-    for format in Format::ALL {
-        let bytes = feed::render(&doc, format).expect("an accepted article renders");
-        let text = String::from_utf8(bytes).expect("UTF-8");
-        match format {
-            Format::Json => {
-                let v: Value = serde_json::from_str(&text).expect("valid JSON Feed");
-                // `content_html` is the HTML of JSON Feed; its other strings are text.
-                for item in v["items"].as_array().expect("items") {
-                    if let Some(html) = item["content_html"].as_str() {
-                        assert_inert(html, &text);
+    // And its Traditional edition: converted text, the same GUID, as sound.
+    let mut hant = doc.clone();
+    feed::hant::edition(&mut hant, crate::config::Traditional::S2twp).expect("an edition converts");
+    let converted =
+        feed::hant::Converter::new(crate::config::Traditional::S2twp).expect("s2twp").text(&stored.article.title);
+    for (doc, title) in [(&doc, &stored.article.title), (&hant, &converted)] {
+        for format in Format::ALL {
+            let bytes = feed::render(doc, format).expect("an accepted article renders");
+            let text = String::from_utf8(bytes).expect("UTF-8");
+            match format {
+                Format::Json => {
+                    let v: Value = serde_json::from_str(&text).expect("valid JSON Feed");
+                    // `content_html` is the HTML of JSON Feed; its other strings are text.
+                    for item in v["items"].as_array().expect("items") {
+                        if let Some(html) = item["content_html"].as_str() {
+                            assert_inert(html, &text);
+                        }
                     }
+                    assert_eq!(v["items"][0]["id"], json!(stored.guid));
+                    assert_eq!(v["items"][0]["title"], json!(title));
                 }
-                assert_eq!(v["items"][0]["id"], json!(stored.guid));
-                assert_eq!(v["items"][0]["title"], json!(stored.article.title));
-            }
-            _ => {
-                let xml = roxmltree::Document::parse(&text)
-                    .unwrap_or_else(|e| panic!("{format:?} not well-formed: {e}\n{text}"));
-                // Every text a reader may render as HTML holds nothing active: in RSS the
-                // title, description and content; in Atom what is marked `type="html"`
-                // (its titles and summaries are `text`, shown as text).
-                for element in xml.descendants().filter(|n| n.is_element()) {
-                    let html = match format {
-                        Format::Rss => matches!(element.tag_name().name(), "title" | "description" | "encoded"),
-                        _ => element.attribute("type") == Some("html"),
-                    };
-                    if html {
-                        assert_inert(element.text().unwrap_or(""), &text);
+                _ => {
+                    let xml = roxmltree::Document::parse(&text)
+                        .unwrap_or_else(|e| panic!("{format:?} not well-formed: {e}\n{text}"));
+                    // Every text a reader may render as HTML holds nothing active: in RSS the
+                    // title, description and content; in Atom what is marked `type="html"`
+                    // (its titles and summaries are `text`, shown as text).
+                    for element in xml.descendants().filter(|n| n.is_element()) {
+                        let html = match format {
+                            Format::Rss => matches!(element.tag_name().name(), "title" | "description" | "encoded"),
+                            _ => element.attribute("type") == Some("html"),
+                        };
+                        if html {
+                            assert_inert(element.text().unwrap_or(""), &text);
+                        }
                     }
+                    let parsed = feed_rs::parser::parse(text.as_bytes()).expect("a feed parser reads it");
+                    let entry = &parsed.entries[0];
+                    assert_eq!(entry.id, stored.guid);
+                    assert_eq!(entry.title.as_ref().map(|t| t.content.trim().to_string()), Some(title.clone()));
+                    assert_eq!(entry.published.map(|t| t.timestamp()), Some(stored.article.published));
                 }
-                let parsed = feed_rs::parser::parse(text.as_bytes()).expect("a feed parser reads it");
-                let entry = &parsed.entries[0];
-                assert_eq!(entry.id, stored.guid);
-                assert_eq!(
-                    entry.title.as_ref().map(|t| t.content.trim().to_string()),
-                    Some(stored.article.title.clone())
-                );
-                assert_eq!(entry.published.map(|t| t.timestamp()), Some(stored.article.published));
             }
         }
-    }
-    // The article's own page: what it shows of the article (the rest is sihai's own).
-    let page = feed::html::article_page(&doc, &doc.items[0]);
-    let parsed = scraper::Html::parse_document(&page);
-    let article = scraper::Selector::parse("article").expect("a selector");
-    for element in parsed.select(&article) {
-        assert_inert(&element.inner_html(), &page);
+        // The article's own page: what it shows of the article (the rest is sihai's own).
+        let page = feed::html::article_page(doc, &doc.items[0]);
+        let parsed = scraper::Html::parse_document(&page);
+        let article = scraper::Selector::parse("article").expect("a selector");
+        for element in parsed.select(&article) {
+            assert_inert(&element.inner_html(), &page);
+        }
     }
 }
 
@@ -254,6 +259,16 @@ proptest! {
         let _ = crate::encoding::negotiate(Some(&s));
         let _ = crate::time::parse_http_date(&s);
         crate::http::route::probe(&s);
+    }
+
+    #[test]
+    fn converting_html_to_traditional_leaves_every_ascii_byte_where_it_was(html in hostile_text()) {
+        // Markup, attributes' delimiters, entities and URLs' ASCII are all ASCII: OpenCC
+        // maps CJK to CJK, so the ASCII skeleton of the content is the input's.
+        let conv = feed::hant::Converter::new(crate::config::Traditional::S2twp).expect("s2twp");
+        let out = feed::hant::convert_html(&html, &conv);
+        let ascii = |s: &str| s.bytes().filter(u8::is_ascii).collect::<Vec<u8>>();
+        prop_assert_eq!(ascii(&out), ascii(&html));
     }
 }
 

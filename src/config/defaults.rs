@@ -133,6 +133,13 @@ pub const LOG_FORMAT: &str = "text";
 
 /// `[site] language`.
 pub const LANGUAGE: &str = "zh-CN";
+/// `[site] traditional` of a site whose `language` is Chinese (`zh`, `zh-*`): the
+/// Traditional Chinese edition with OpenCC's Taiwan phrases (软件 -> 軟體). Other sites
+/// have no edition unless they name a converter.
+pub const TRADITIONAL: &str = "s2twp";
+/// `[site] traditional`: what turns the edition off.
+pub const TRADITIONAL_OFF: &str = "off";
+
 /// `[site] timezone`.
 pub const TIMEZONE: &str = "Asia/Shanghai";
 /// `[server] listen`.

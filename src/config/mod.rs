@@ -129,6 +129,50 @@ pub struct Site {
     pub logo: Option<Url>,
     /// A small square icon (Atom `icon`, JSON Feed `favicon`, pages' favicon).
     pub icon: Option<Url>,
+    /// The converter of the Traditional Chinese edition (`/zh-hant/...`); `None`: the
+    /// site has none. Readers in Taiwan, Hong Kong and abroad read Traditional script.
+    pub traditional: Option<Traditional>,
+}
+
+/// An OpenCC conversion from Simplified to Traditional Chinese, phrase-level where OpenCC
+/// has one (`[site] traditional`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Traditional {
+    /// Taiwan standard with Taiwan phrases (软件 -> 軟體, 网络 -> 網路): `zh-TW`.
+    S2twp,
+    /// Hong Kong variants: `zh-HK`.
+    S2hk,
+    /// OpenCC's standard Traditional characters and phrases, no regional vocabulary:
+    /// `zh-Hant`.
+    S2t,
+}
+
+impl Traditional {
+    /// Every converter, in the order messages list them.
+    pub const ALL: [Traditional; 3] = [Traditional::S2twp, Traditional::S2hk, Traditional::S2t];
+
+    /// Its name in the config (OpenCC's own).
+    pub fn name(self) -> &'static str {
+        match self {
+            Traditional::S2twp => "s2twp",
+            Traditional::S2hk => "s2hk",
+            Traditional::S2t => "s2t",
+        }
+    }
+
+    /// The converter a config names.
+    pub fn from_name(name: &str) -> Option<Traditional> {
+        Traditional::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The language tag of what it writes: feeds' `language`, pages' `lang`.
+    pub fn language(self) -> &'static str {
+        match self {
+            Traditional::S2twp => "zh-TW",
+            Traditional::S2hk => "zh-HK",
+            Traditional::S2t => "zh-Hant",
+        }
+    }
 }
 
 /// The `[ingest]` table: who may write, and how much at once.
@@ -283,6 +327,15 @@ impl Config {
             "{} <{}> ({}, {}, tag:{})",
             self.site.title, self.site.base_url, self.site.language, self.site.timezone, self.site.tag_authority
         );
+        if let Some(t) = self.site.traditional {
+            let _ = writeln!(
+                out,
+                "  Traditional Chinese edition: {}zh-hant/ ({}, {})",
+                self.site.base_url,
+                t.name(),
+                t.language()
+            );
+        }
         let _ = writeln!(
             out,
             "  all: every article (max_items {}, ttl {} min)",

@@ -76,6 +76,7 @@ pub(super) const TABLES: &[Table] = &[
             key("image_base_url", Kind::Str("\"https://img.example.com/\"")),
             key("logo", Kind::Str("\"https://news.example.com/logo.png\"")),
             key("icon", Kind::Str("\"https://news.example.com/icon.png\"")),
+            key("traditional", Kind::Str("\"s2twp\"")),
         ],
     },
     Table {

@@ -260,3 +260,24 @@ fn the_schema_names_every_field_serde_reads() {
     sorted.sort_unstable();
     assert_eq!(sorted, top);
 }
+
+#[test]
+fn the_traditional_edition_is_on_for_chinese_sites_and_can_be_chosen_or_turned_off() {
+    assert_eq!(parse("").unwrap().site.traditional, Some(Traditional::S2twp), "zh-CN by default");
+    let with = |lang: &str, key: &str| {
+        let text = BASE.replace("[site]\n", &format!("[site]\nlanguage = \"{lang}\"\n{key}"));
+        Config::parse(&text, Path::new("t.toml"))
+    };
+    assert_eq!(with("zh-HK", "").unwrap().site.traditional, Some(Traditional::S2twp));
+    assert_eq!(with("en", "").unwrap().site.traditional, None, "not a Chinese site");
+    assert_eq!(with("zh-CN", "traditional = \"off\"\n").unwrap().site.traditional, None);
+    assert_eq!(with("zh-CN", "traditional = \"s2hk\"\n").unwrap().site.traditional, Some(Traditional::S2hk));
+    assert_eq!(with("en", "traditional = \"s2t\"\n").unwrap().site.traditional, Some(Traditional::S2t));
+    let e = with("zh-CN", "traditional = \"zhconv\"\n").unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "t.toml:4: [site] traditional \"zhconv\" is not a converter; fix: one of s2twp, s2hk, s2t, or \"off\""
+        ),
+        "{e}"
+    );
+}

@@ -17,7 +17,8 @@ use super::defaults::{self, IntSetting};
 use super::schema;
 use super::tree::{fold, Categories, Category};
 use super::{
-    Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Metrics, Server, Site, Stats, SITE_SLUG,
+    Config, ConfigError, ContentLimits, Ingest, Limits, Log, LogFormat, Metrics, Server, Site, Stats, Traditional,
+    SITE_SLUG,
 };
 use crate::text::line_of;
 
@@ -158,6 +159,7 @@ struct RawSite {
     image_base_url: Option<Spanned<String>>,
     logo: Option<Spanned<String>>,
     icon: Option<Spanned<String>>,
+    traditional: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -264,6 +266,7 @@ impl Validator<'_> {
         let image_base_url = raw.image_base_url.as_ref().map(|u| self.base_url(u, "image_base_url"));
         let logo = raw.logo.as_ref().map(|u| self.absolute_url(u, "[site] logo"));
         let icon = raw.icon.as_ref().map(|u| self.absolute_url(u, "[site] icon"));
+        let traditional = self.traditional(raw.traditional.as_ref(), raw.language.get_ref());
         Some(Site {
             title: raw.title.get_ref().trim().to_string(),
             description: raw.description.trim().to_string(),
@@ -279,7 +282,35 @@ impl Validator<'_> {
             },
             logo: logo.flatten(),
             icon: icon.flatten(),
+            traditional,
         })
+    }
+
+    /// `[site] traditional`: a converter, `"off"`, or (absent) the default of the site's
+    /// language: on for Chinese sites.
+    fn traditional(&mut self, raw: Option<&Spanned<String>>, language: &str) -> Option<Traditional> {
+        let Some(raw) = raw else {
+            let chinese = language == "zh" || language.to_ascii_lowercase().starts_with("zh-");
+            return if chinese { Traditional::from_name(defaults::TRADITIONAL) } else { None };
+        };
+        let value = raw.get_ref().trim();
+        if value == defaults::TRADITIONAL_OFF {
+            return None;
+        }
+        let found = Traditional::from_name(value);
+        if found.is_none() {
+            let names: Vec<&str> = Traditional::ALL.iter().map(|t| t.name()).collect();
+            self.at(
+                raw,
+                format!(
+                    "[site] traditional {value:?} is not a converter; fix: one of {}, or \"{}\" (default {:?} for a Chinese site)",
+                    names.join(", "),
+                    defaults::TRADITIONAL_OFF,
+                    defaults::TRADITIONAL
+                ),
+            );
+        }
+        found
     }
 
     /// An absolute http(s) URL, kept as given (no trailing slash added).

@@ -1,9 +1,11 @@
 //! HTML pages (pure: no I/O): an article's own page, and a category's page made from the
-//! same prepared feed its RSS and Atom come from, with autodiscovery links.
+//! same prepared feed its RSS and Atom come from, with autodiscovery links (of both
+//! editions, Simplified and Traditional, when the site has two: `hreflang` tells them
+//! apart).
 
 use std::fmt::Write as _;
 
-use super::{urls, FeedDoc, FeedItem, Format};
+use super::{urls, FeedDoc, FeedItem, Format, HTML_MIME};
 use crate::config::Config;
 use crate::text::escape_html as esc;
 
@@ -36,6 +38,32 @@ pub(super) fn head(out: &mut String, lang: &str, title: &str, doc: Option<&FeedD
                 format.extension().to_uppercase(),
                 esc(&doc.url(format))
             );
+        }
+        if let Some(alt) = &doc.alternate {
+            for format in Format::ALL {
+                let Some((_, feed)) = doc.alternate_urls(format) else { continue };
+                let _ = write!(
+                    out,
+                    "<link rel=\"alternate\" type=\"{}\" hreflang=\"{}\" title=\"{} ({}, {})\" href=\"{}\">",
+                    format.mime(),
+                    esc(&alt.language),
+                    esc(&doc.title),
+                    format.extension().to_uppercase(),
+                    alt.label,
+                    esc(&feed)
+                );
+            }
+            if let Some((page, _)) = doc.alternate_urls(Format::Rss) {
+                let _ = write!(
+                    out,
+                    "<link rel=\"alternate\" type=\"{HTML_MIME}\" hreflang=\"{}\" href=\"{}\">\
+                     <link rel=\"alternate\" type=\"{HTML_MIME}\" hreflang=\"{}\" href=\"{}\">",
+                    esc(&doc.language),
+                    esc(&doc.home_url),
+                    esc(&alt.language),
+                    esc(&page)
+                );
+            }
         }
     }
     out.push_str("</head><body>");
@@ -87,7 +115,10 @@ pub fn feed_page(doc: &FeedDoc) -> String {
 
 /// The site's front page: the category tree with every feed, then the newest articles.
 pub fn home_page(doc: &FeedDoc, config: &Config) -> String {
-    let mut tree = String::from("<nav><h2>栏目 · Sections</h2><ul class=\"tree\">");
+    // The heading in the page's own script (an edition's alternate is the Simplified one).
+    let traditional = doc.alternate.as_ref().is_some_and(|a| a.label == super::hant::SIMPLIFIED_LABEL);
+    let heading = if traditional { "欄目 · Sections" } else { "栏目 · Sections" };
+    let mut tree = format!("<nav><h2>{heading}</h2><ul class=\"tree\">");
     for root in config.categories.roots() {
         write_tree(&mut tree, config, root);
     }
@@ -137,6 +168,10 @@ fn feed_page_with(doc: &FeedDoc, nav: &str) -> String {
     );
     for format in Format::ALL {
         let _ = write!(out, "<a href=\"{}\">{}</a> ", esc(&doc.url(format)), format.extension().to_uppercase());
+    }
+    if let (Some(alt), Some((page, _))) = (&doc.alternate, doc.alternate_urls(Format::Rss)) {
+        let lang = esc(&alt.language);
+        let _ = write!(out, "· <a href=\"{}\" hreflang=\"{lang}\" lang=\"{lang}\">{}</a>", esc(&page), alt.label);
     }
     out.push_str("</p>");
     out.push_str(nav);

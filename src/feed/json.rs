@@ -31,9 +31,10 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
     if !doc.hubs.is_empty() {
         feed["hubs"] = json!(doc.hubs.iter().map(|h| json!({"type": "WebSub", "url": h})).collect::<Vec<_>>());
     }
-    // JSON Feed's pagination: `next_url` leads to older items, i.e. the previous archive.
-    if let Some(day) = &doc.history.prev {
-        feed["next_url"] = json!(doc.archive_url(Format::Json, day));
+    // JSON Feed's pagination: `next_url` leads to older items, i.e. the previous archive
+    // (of the same filter, for a filtered feed).
+    if let Some((_, url)) = doc.history_links(Format::Json).into_iter().find(|(rel, _)| *rel == "prev-archive") {
+        feed["next_url"] = json!(url);
     }
     let mut out = serde_json::to_vec(&feed).expect("JSON values serialize");
     out.push(b'\n');

@@ -6,7 +6,9 @@
 //! module does I/O: the caller reads the store and passes the data in.
 
 pub mod atom;
+pub mod filter;
 mod format;
+pub mod hant;
 pub mod html;
 pub mod json;
 pub mod opml;
@@ -76,6 +78,24 @@ pub struct FeedDoc {
     pub hubs: Vec<String>,
     /// RFC 5005 links of this document.
     pub history: History,
+    /// The filter of this document's URL (`filter=...`, without `?`), empty when
+    /// unfiltered: a filtered archive's self link and a filtered document's history links
+    /// carry it, so a reader paging back stays filtered.
+    pub filter_query: String,
+    /// The same document in the site's other script (Simplified / Traditional), which
+    /// pages offer beside their own feeds; `None` when the site has one edition.
+    pub alternate: Option<Alternate>,
+}
+
+/// The other edition of a document: where its URLs live and what it is written in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternate {
+    /// Its language tag (`hreflang`).
+    pub language: String,
+    /// The base its URLs are built on (`{base_url}` or `{base_url}zh-hant/`).
+    pub base: String,
+    /// What a page's link to it says (简体中文, 繁體中文).
+    pub label: &'static str,
 }
 
 /// Where a document stands in its feed's RFC 5005 history: archives are the days (site
@@ -99,9 +119,29 @@ impl FeedDoc {
     /// The URL of this very document in `format`: its self link.
     pub fn self_url(&self, format: Format) -> String {
         match &self.history.archive {
-            Some(day) => self.archive_url(format, day),
+            Some(day) => format!("{}{}", self.archive_url(format, day), self.filter_suffix()),
             None => format!("{}{}", self.url(format), self.self_query),
         }
+    }
+
+    /// `?{filter_query}`, or nothing for an unfiltered document.
+    fn filter_suffix(&self) -> String {
+        if self.filter_query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", self.filter_query)
+        }
+    }
+
+    /// The URL of this document's page and feeds in the other edition, as (page, feed in
+    /// `format`), when the site has two.
+    pub fn alternate_urls(&self, format: Format) -> Option<(String, String)> {
+        let alt = self.alternate.as_ref()?;
+        let page = match self.home_url.strip_prefix(&self.site_url) {
+            Some(rest) => format!("{}{rest}", alt.base),
+            None => self.home_url.clone(),
+        };
+        Some((page, urls::feed_url(&alt.base, &self.slug, format)))
     }
 
     /// The URL of this feed's archive of `day` in `format`.
@@ -113,14 +153,15 @@ impl FeedDoc {
     /// archives `current`.
     pub fn history_links(&self, format: Format) -> Vec<(&'static str, String)> {
         let mut links = Vec::new();
+        let filter = self.filter_suffix();
         if let Some(day) = &self.history.prev {
-            links.push(("prev-archive", self.archive_url(format, day)));
+            links.push(("prev-archive", format!("{}{filter}", self.archive_url(format, day))));
         }
         if let Some(day) = &self.history.next {
-            links.push(("next-archive", self.archive_url(format, day)));
+            links.push(("next-archive", format!("{}{filter}", self.archive_url(format, day))));
         }
         if self.history.archive.is_some() {
-            links.push(("current", self.url(format)));
+            links.push(("current", format!("{}{filter}", self.url(format))));
         }
         links
     }
@@ -226,6 +267,12 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
         image: site.logo.as_ref().or(site.icon.as_ref()).map(|u| u.to_string()),
         hubs: config.hubs.iter().map(|u| u.to_string()).collect(),
         history: History::default(),
+        filter_query: String::new(),
+        alternate: site.traditional.map(|kind| Alternate {
+            language: kind.language().to_string(),
+            base: urls::edition_base(base),
+            label: hant::TRADITIONAL_LABEL,
+        }),
     }
 }
 

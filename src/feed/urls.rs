@@ -8,6 +8,7 @@
 //! | `{base}c/{slug}` | [`category_page_url`] (also the Atom category scheme, [`category_scheme`]) |
 //! | `{base}articles/{id}` | [`article_page_url`] (an article without its own `url`: [`article_link`]) |
 //! | `{base}feeds.opml[?format=...]` | [`opml_url`] |
+//! | `{base}zh-hant/...` | every URL above in the Traditional Chinese edition: built on [`edition_base`] |
 //!
 //! Links never depend on the request: only on `base_url`.
 
@@ -24,6 +25,17 @@ pub const CATEGORY_PAGES: &str = "c/";
 pub const ARTICLE_PAGES: &str = "articles/";
 /// The path of the OPML list below the base URL.
 pub const OPML: &str = "feeds.opml";
+/// The path of the Traditional Chinese edition below the base URL: every document of the
+/// site again below it (`{base}zh-hant/feeds/hunan.rss`). A path, not a query parameter, so
+/// that each edition's document has one URL that caches key on without configuration and
+/// that pages' relative structure, self links and OPML stay within one edition.
+pub const TRADITIONAL: &str = "zh-hant/";
+
+/// The base URL of the Traditional Chinese edition: every other builder here, given it
+/// instead of `base`, builds that edition's URL.
+pub fn edition_base(base: &str) -> String {
+    format!("{base}{TRADITIONAL}")
+}
 
 /// Characters percent-encoded in a URL path segment: all but RFC 3986 unreserved ones.
 const PATH_SEGMENT: &percent_encoding::AsciiSet =
@@ -86,5 +98,9 @@ mod tests {
         );
         assert_eq!(opml_url(base, Format::Rss), "https://news.example.com/sihai/feeds.opml");
         assert_eq!(opml_url(base, Format::Json), "https://news.example.com/sihai/feeds.opml?format=json");
+        assert_eq!(
+            feed_url(&edition_base(base), "hunan", Format::Rss),
+            "https://news.example.com/sihai/zh-hant/feeds/hunan.rss"
+        );
     }
 }

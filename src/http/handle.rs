@@ -18,7 +18,7 @@ use super::response::{self, Body};
 use super::route::{Refusal, Route};
 use super::throttle::{Throttled, MAX_FAILURES_ANSWERED_PER_SECOND};
 use super::{api, client, metrics, ready, stats, State};
-use crate::publish::View;
+use crate::publish::{Edition, View};
 
 /// Answers one request.
 pub async fn handle(req: Request<Incoming>, state: &Arc<State>, peer: SocketAddr) -> Response<Body> {
@@ -43,8 +43,10 @@ pub async fn handle(req: Request<Incoming>, state: &Arc<State>, peer: SocketAddr
         }
     }
     match route {
-        Route::Ready(key) => ready::serve(req.headers(), key, &view, state, peer).await,
-        Route::Article(id) => article_page(id, &req, Arc::clone(&view)).await,
+        Route::Ready(key) => ready::serve(req.headers(), key, None, &view, state, peer).await,
+        Route::Filtered(key, spec) => ready::serve(req.headers(), key, Some(spec), &view, state, peer).await,
+        Route::Article(id) => article_page(id, Edition::Simplified, &req, Arc::clone(&view)).await,
+        Route::TraditionalArticle(id) => article_page(id, Edition::Traditional, &req, Arc::clone(&view)).await,
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state.clone()).await,
         Route::Metrics => metrics::serve(&req, state.clone(), peer).await,
@@ -71,6 +73,7 @@ fn refused(refusal: Refusal) -> Response<Body> {
         Refusal::BadLimit(max) => {
             response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))
         }
+        Refusal::BadFilter(e) => response::error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }
 
@@ -142,7 +145,9 @@ fn name(route: &Route) -> &'static str {
         Route::ApiExport => "/api/export",
         Route::ApiStatsFeeds => "/api/stats/feeds",
         Route::Ready(_)
+        | Route::Filtered(..)
         | Route::Article(_)
+        | Route::TraditionalArticle(_)
         | Route::Health
         | Route::Readiness
         | Route::Metrics
@@ -185,8 +190,8 @@ fn too_many_requests(throttled: Throttled, state: &State) -> Response<Body> {
 }
 
 /// `/articles/{id}`: built per request (few are asked for; they are not kept ready).
-async fn article_page(id: String, req: &Request<Incoming>, view: Arc<View>) -> Response<Body> {
-    match tokio::task::spawn_blocking(move || view.article_page(&id)).await {
+async fn article_page(id: String, edition: Edition, req: &Request<Incoming>, view: Arc<View>) -> Response<Body> {
+    match tokio::task::spawn_blocking(move || view.article_page_in(&id, edition)).await {
         Ok(Ok(Some(page))) => response::html(page),
         Ok(Ok(None)) => response::error(StatusCode::NOT_FOUND, "no such article"),
         Ok(Err(e)) => response::store_unavailable(&e.to_string()),

@@ -11,13 +11,17 @@ use hyper::{Response, StatusCode};
 use super::response::{self, Body};
 use super::State;
 use crate::encoding;
-use crate::publish::{Entry, Key, PublishError, Representation, View};
+use crate::feed::filter::FilterSpec;
+use crate::feed::Format;
+use crate::publish::{Edition, Entry, Key, PublishError, Representation, View};
 use crate::readers::Hit;
 
-/// Serves the representation `key`.
+/// Serves the representation `key`; `filter`: the patterns `key.filter` names, compiled
+/// only when the document is not ready (a bad pattern is 400).
 pub async fn serve(
     headers: &HeaderMap,
     key: Key,
+    filter: Option<FilterSpec>,
     view: &Arc<View>,
     state: &Arc<State>,
     peer: SocketAddr,
@@ -34,11 +38,15 @@ pub async fn serve(
         Some(e) => e,
         None => {
             rendered = true;
+            let filter = match filter.map(|spec| spec.compile()).transpose() {
+                Ok(filter) => filter,
+                Err(e) => return response::error(StatusCode::BAD_REQUEST, &e.to_string()),
+            };
             // Waiting here holds no thread; a render of this key that finished meanwhile
             // makes `get` return at once.
             let _permit = state.renders.acquire().await;
             let v = view.clone();
-            match tokio::task::spawn_blocking(move || v.get(key)).await {
+            match tokio::task::spawn_blocking(move || v.get_filtered(key, filter.as_ref())).await {
                 Ok(Ok(e)) => e,
                 Ok(Err(PublishError::NoSuchArchive)) => {
                     return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")
@@ -72,7 +80,7 @@ pub async fn serve(
         response::ready(&entry, variant, coding)
     };
     if let (Representation::Feed(format), None) = (key.repr, key.archive) {
-        count_reader(headers, &answer, view.slug(key.target), format, state, peer);
+        count_reader(headers, &answer, view.slug(key.target), variant_name(key.edition, format), state, peer);
     }
     let metrics = &state.publisher.metrics;
     if rendered {
@@ -84,13 +92,24 @@ pub async fn serve(
     answer
 }
 
+/// How the readership names a representation: its format, with the edition's prefix (every
+/// format and edition of a feed is counted apart, and together in the feed's totals).
+fn variant_name(edition: Edition, format: Format) -> &'static str {
+    match (edition, format) {
+        (Edition::Simplified, f) => f.extension(),
+        (Edition::Traditional, Format::Rss) => "zh-hant/rss",
+        (Edition::Traditional, Format::Atom) => "zh-hant/atom",
+        (Edition::Traditional, Format::Json) => "zh-hant/json",
+    }
+}
+
 /// Counts a feed request for the readership statistics: the feed, its format, the status
 /// and bytes, the client (as `[server] trusted_proxies` defines it) and its User-Agent.
 fn count_reader(
     headers: &HeaderMap,
     answer: &Response<Body>,
     feed: &str,
-    format: crate::feed::Format,
+    variant: &'static str,
     state: &State,
     peer: SocketAddr,
 ) {
@@ -101,7 +120,7 @@ fn count_reader(
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     state.publisher.readership.record(Hit {
         feed,
-        variant: format.extension(),
+        variant,
         status: answer.status().as_u16(),
         bytes: answer.body().size_hint().exact().unwrap_or(0),
         client,

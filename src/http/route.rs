@@ -5,6 +5,8 @@
 //! |---|---|---|
 //! | `/` | GET, HEAD | the site's page (category tree, feed links) |
 //! | `/feeds/{slug}.{rss,atom,json}[?limit=N]` | GET, HEAD | a category's feed (`all` for the site) |
+//! | `/feeds/...?filter=...` | GET, HEAD | a feed or archive filtered (`filter`, `filterout`, `filter_title`...: `feed::filter`) |
+//! | `/zh-hant/{feeds, pages, OPML, article pages}` | GET, HEAD | the Traditional Chinese edition of each (`[site] traditional`); not the API, `/healthz`, `/readyz`, `/metrics` |
 //! | `/feeds/{slug}/archive/{YYYY-MM-DD}.{rss,atom,json}` | GET, HEAD | RFC 5005 archive of one day |
 //! | `/c/{slug}` | GET, HEAD | a category's page |
 //! | `/feeds.opml[?format=atom\|json]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree |
@@ -20,9 +22,14 @@
 //! | `/api/export` | GET, HEAD | every record as JSON Lines (a backup) |
 //!
 //! A path that names a feed, page or archive is checked against the config here (an
-//! unknown slug is 404, a bad `?limit` 400) before the method is; API query parameters
-//! are read by their handlers, after authentication. Query strings are read by
-//! [`param`] alone.
+//! unknown slug is 404, a bad `?limit` or `filter*` parameter 400) before the method is;
+//! API query parameters are read by their handlers, after authentication. Query strings
+//! are read by [`param`] and [`params`] alone.
+//!
+//! The edition is a path prefix rather than a parameter: each edition of a document has
+//! one URL, which proxies and browsers cache by without being told about a `Vary` or a
+//! query, and which OPML, autodiscovery and self links name; a query parameter would also
+//! mix with `?limit` and `?filter` in every combination.
 
 use std::borrow::Cow;
 
@@ -30,17 +37,23 @@ use chrono::NaiveDate;
 use hyper::Method;
 use percent_encoding::percent_decode_str;
 
-use crate::feed::urls::{ARCHIVE, ARTICLE_PAGES, CATEGORY_PAGES, FEEDS, OPML};
+use crate::feed::filter::{FilterError, FilterSpec};
+use crate::feed::urls::{ARCHIVE, ARTICLE_PAGES, CATEGORY_PAGES, FEEDS, OPML, TRADITIONAL};
 use crate::feed::{Format, Target};
-use crate::publish::{Key, Representation, View};
+use crate::publish::{Edition, Key, Representation, View};
 
 /// What a request path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// A feed, archive or page the publisher keeps ready.
     Ready(Key),
+    /// A filtered feed or archive: its key (`filter` set) and the checked patterns,
+    /// compiled only when the document is not ready.
+    Filtered(Key, FilterSpec),
     /// An article's own page (`/articles/{id}`).
     Article(String),
+    /// An article's own page in the Traditional edition (`/zh-hant/articles/{id}`).
+    TraditionalArticle(String),
     /// `/healthz`: the process answers.
     Health,
     /// `/readyz`: the store answers and writes are not refused for a full disk.
@@ -64,7 +77,7 @@ pub enum Route {
 }
 
 /// Why a path names nothing sihai serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// No such feed, page or archive.
     NotFound,
@@ -74,6 +87,8 @@ pub enum Refusal {
     BadLimit(usize),
     /// `/feeds.opml?format=` of a format sihai does not serve.
     BadFormat,
+    /// A `filter*` parameter refused (unknown, repeated, too long, not a pattern).
+    BadFilter(FilterError),
 }
 
 impl Route {
@@ -81,6 +96,20 @@ impl Route {
     pub fn parse(path: &str, query: Option<&str>, view: &View) -> Result<Route, Refusal> {
         if path == "/api" || path.starts_with("/api/") {
             return api(path);
+        }
+        if let Some(rest) = path.strip_prefix('/').and_then(|p| p.strip_prefix(TRADITIONAL)) {
+            if !view.has_edition() || rest.starts_with(TRADITIONAL) {
+                return Err(Refusal::NotFound);
+            }
+            // The same table below the prefix; only what the publisher keeps ready has an
+            // edition (not the API, article pages or the health routes).
+            let edition = |key: Key| Key { edition: Edition::Traditional, ..key };
+            return match Route::parse(&format!("/{rest}"), query, view)? {
+                Route::Ready(key) => Ok(Route::Ready(edition(key))),
+                Route::Filtered(key, spec) => Ok(Route::Filtered(edition(key), spec)),
+                Route::Article(id) => Ok(Route::TraditionalArticle(id)),
+                _ => Err(Refusal::NotFound),
+            };
         }
         let ready = |key| Ok(Route::Ready(key));
         // Paths below the site's root, as `feed::urls` builds them below `base_url`.
@@ -96,7 +125,10 @@ impl Route {
             return ready(Key::current(Target::All, Representation::Opml(format)));
         }
         if let Some(rest) = path.strip_prefix(FEEDS) {
-            return feed(rest, query, view).map(Route::Ready);
+            return match feed(rest, query, view)? {
+                (key, None) => Ok(Route::Ready(key)),
+                (key, Some(spec)) => Ok(Route::Filtered(Key { filter: Some(spec.id()), ..key }, spec)),
+            };
         }
         match path {
             "healthz" => return Ok(Route::Health),
@@ -137,7 +169,9 @@ impl Route {
         !matches!(
             self,
             Route::Ready(_)
+                | Route::Filtered(..)
                 | Route::Article(_)
+                | Route::TraditionalArticle(_)
                 | Route::Health
                 | Route::Readiness
                 | Route::Metrics
@@ -160,8 +194,8 @@ fn api(path: &str) -> Result<Route, Refusal> {
 }
 
 /// `/feeds/{rest}`: a current feed (`{slug}.{ext}`) or an archive
-/// (`{slug}/archive/{YYYY-MM-DD}.{ext}`).
-fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<Key, Refusal> {
+/// (`{slug}/archive/{YYYY-MM-DD}.{ext}`), with the filter its query asks for.
+fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<(Key, Option<FilterSpec>), Refusal> {
     let (name, ext) = rest.rsplit_once('.').ok_or(Refusal::NotFound)?;
     let format = Format::from_extension(ext).ok_or(Refusal::NotFound)?;
     // Split on a char (a current feed's path, the hot one, has no '/' left here).
@@ -171,7 +205,8 @@ fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<Key, Refusal> {
     };
     let target = view.target(slug).ok_or(Refusal::NotFound)?;
     let limit = if archive.is_some() { None } else { limit(query, view.max_items(target))? };
-    Ok(Key { target, repr: Representation::Feed(format), limit, archive })
+    let spec = FilterSpec::from_params(params(query)).map_err(Refusal::BadFilter)?;
+    Ok((Key { limit, archive, ..Key::current(target, Representation::Feed(format)) }, spec))
 }
 
 /// `archive/{YYYY-MM-DD}`: only the canonical spelling names an archive (one URL per
@@ -200,6 +235,11 @@ pub fn param<'q>(query: Option<&'q str>, name: &str) -> Option<Cow<'q, str>> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
+/// Every query parameter, form-decoded, in order.
+pub fn params(query: Option<&str>) -> url::form_urlencoded::Parse<'_> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+}
+
 /// A percent-encoded path segment as text; `None` if empty or not UTF-8.
 fn segment(raw: &str) -> Option<String> {
     let id = percent_decode_str(raw).decode_utf8().ok()?.into_owned();
@@ -214,6 +254,7 @@ pub fn probe(s: &str) {
     let _ = archive_day(s);
     let _ = limit(Some(s), 50);
     let _ = param(Some(s), "limit");
+    let _ = FilterSpec::from_params(params(Some(s))).map(|spec| spec.map(|s| s.compile().map(|f| f.query().len())));
     let _ = segment(s);
 }
 

@@ -17,7 +17,8 @@
 //! nothing (archive days without articles) hold no memory either.
 //!
 //! **Who goes first** when an insertion or a compression would pass the budget: `?limit`
-//! variants and archives (keys a client can multiply by the hundred, each a render away)
+//! variants, archives and filtered feeds (keys a client can multiply without end, each a
+//! render away)
 //! all go before any current feed, page, front page or OPML list (a few per category, what
 //! readers poll). Within each of those two tiers, the least recently used goes first. A
 //! request stamps its entry with the cache's clock (one atomic store, skipped when the
@@ -158,7 +159,19 @@ pub enum Representation {
     Opml(Format),
 }
 
-/// One cacheable thing: a feed, a representation, and an optional `?limit`.
+/// Which script a document is written in: the site's own, or its Traditional Chinese
+/// edition (`/zh-hant/...`, `[site] traditional`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Edition {
+    /// The site's text as stored (Simplified Chinese on a `zh-CN` site).
+    #[default]
+    Simplified,
+    /// Converted by OpenCC when rendered (once per change, then kept like the original).
+    Traditional,
+}
+
+/// One cacheable thing: a feed, a representation, an optional `?limit`, archive day and
+/// filter, in one edition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
     /// Which feed.
@@ -169,12 +182,17 @@ pub struct Key {
     pub limit: Option<usize>,
     /// The archive day (site time) for an RFC 5005 archive document.
     pub archive: Option<NaiveDate>,
+    /// The script it is written in.
+    pub edition: Edition,
+    /// The digest of its `?filter...` query (`feed::filter::FilterSpec::id`): a key names
+    /// the filter, the request carries the patterns (the key stays `Copy` and small).
+    pub filter: Option<u128>,
 }
 
 impl Key {
     /// The current feed (or page) of `target` in `repr`.
     pub fn current(target: Target, repr: Representation) -> Key {
-        Key { target, repr, limit: None, archive: None }
+        Key { target, repr, limit: None, archive: None, edition: Edition::Simplified, filter: None }
     }
 }
 
@@ -189,14 +207,14 @@ struct SlotInner {
     render: Mutex<()>,
 }
 
-/// The eviction tier of `?limit` variants and archives: they go first.
+/// The eviction tier of `?limit` variants, archives and filtered feeds: they go first.
 const EXTRA: usize = 0;
 /// The eviction tier of current feeds, pages, the front page and OPML: they go last.
 const CURRENT: usize = 1;
 
 /// Which tier a key's entry is evicted in.
 fn tier(key: &Key) -> usize {
-    if key.limit.is_some() || key.archive.is_some() {
+    if key.limit.is_some() || key.archive.is_some() || key.filter.is_some() {
         EXTRA
     } else {
         CURRENT
@@ -510,6 +528,24 @@ mod tests {
         put(&cache, current(4));
         assert_eq!(kept(&cache, &[current(0), current(1), current(4)]), [true, false, true]);
         assert_eq!(bytes(&cache), 4 * CHARGE);
+        check_books(&cache);
+    }
+
+    #[test]
+    fn filtered_feeds_go_first_and_editions_stay_with_current_feeds() {
+        let cache = Cache::new(3 * CHARGE);
+        let hant = Key { edition: Edition::Traditional, ..current(0) };
+        put(&cache, current(0));
+        put(&cache, hant);
+        for n in 1..=200u128 {
+            put(&cache, Key { filter: Some(n), ..hant });
+            assert!(bytes(&cache) <= 3 * CHARGE, "a flood of filters stays within the budget");
+        }
+        assert_eq!(kept(&cache, &[current(0), hant, Key { filter: Some(200), ..hant }]), [true; 3]);
+        assert_eq!(kept(&cache, &[Key { filter: Some(199), ..hant }]), [false], "filters make room for each other");
+        // A write to the feed drops its editions and filters with it.
+        cache.drop_feeds(&[Target::Category(0)]);
+        assert_eq!(bytes(&cache), 0);
         check_books(&cache);
     }
 

@@ -21,8 +21,8 @@ mod readership;
 mod render;
 mod scheduler;
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use tokio::sync::Notify;
@@ -39,7 +39,7 @@ use crate::websub::WebSub;
 use cache::Cache;
 use render::scope;
 
-pub use cache::{Entry, Key, Representation, Variant};
+pub use cache::{Edition, Entry, Key, Representation, Variant};
 pub use readership::{today as readership_day, Readership, DAY_ENV};
 pub use scheduler::run_scheduler;
 
@@ -86,6 +86,24 @@ pub struct View {
     /// the write.
     cache: Cache,
     metrics: Arc<Metrics>,
+    /// The config as the Traditional edition shows it (`feed::hant::edition_config`), made
+    /// on the first edition's OPML list or front page.
+    edition_config: OnceLock<Arc<Config>>,
+    /// Each feed's current document converted to the Traditional edition: its RSS, Atom,
+    /// JSON, page and filtered feeds render from one conversion per change (a conversion
+    /// costs about 100 renders: BENCHMARKS.md). At most one per feed of the config
+    /// (about the size of its RSS each); a write drops the ones it changes.
+    converted: Mutex<Converted>,
+}
+
+/// The converted current documents, and the count of invalidations that decides whether
+/// a conversion may still be kept.
+#[derive(Default)]
+struct Converted {
+    /// Moves on every invalidation: a conversion started under an older count read the
+    /// store before a write and is used for its own render only.
+    generation: u64,
+    docs: HashMap<Target, Arc<feed::FeedDoc>>,
 }
 
 /// The daemon's shared state: the store, the current [`View`] (config and ready
@@ -198,12 +216,25 @@ impl Publisher {
             }
         }
         view.cache.drop_feeds(&targets);
-        let topics: Vec<String> = targets
+        {
+            let mut converted = view.converted.lock().unwrap_or_else(|p| p.into_inner());
+            converted.generation += 1;
+            converted.docs.retain(|t, _| !targets.contains(t));
+        }
+        // Each edition's feeds are topics of their own (their self links name the hubs).
+        let base = view.config.site.base_url.as_str();
+        let mut bases = vec![base.to_string()];
+        if view.config.site.traditional.is_some() {
+            bases.push(feed::urls::edition_base(base));
+        }
+        let topics: Vec<String> = bases
             .iter()
-            .flat_map(|&t| {
-                let slug = view.slug(t).to_string();
-                let base = view.config.site.base_url.as_str();
-                Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
+            .flat_map(|base| {
+                let view = &view;
+                targets.iter().flat_map(move |&t| {
+                    let slug = view.slug(t).to_string();
+                    Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
+                })
             })
             .collect();
         self.websub.notify(&topics);
@@ -289,7 +320,14 @@ impl Publisher {
 impl View {
     fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> View {
         let cache = Cache::new(config.server.limits.cache_bytes);
-        View { config, store, cache, metrics }
+        View {
+            config,
+            store,
+            cache,
+            metrics,
+            edition_config: OnceLock::new(),
+            converted: Mutex::new(Converted::default()),
+        }
     }
 
     /// The configuration of this view.
@@ -321,7 +359,18 @@ impl View {
     /// The entry, rendered now if no ready copy is cached (blocking: call it off the
     /// async executor).
     pub fn get(&self, key: Key) -> Result<Arc<Entry>, PublishError> {
-        self.cache.get_or_render(key, || self.render(key))
+        self.get_filtered(key, None)
+    }
+
+    /// [`View::get`] of a filtered feed: `filter` is the compiled filter `key.filter` names
+    /// (rendered from the feed's prepared items, kept in the cache's first-evicted tier).
+    pub fn get_filtered(&self, key: Key, filter: Option<&feed::filter::Filter>) -> Result<Arc<Entry>, PublishError> {
+        self.cache.get_or_render(key, || self.render(key, filter))
+    }
+
+    /// Whether the site has a Traditional Chinese edition (`[site] traditional`).
+    pub fn has_edition(&self) -> bool {
+        self.config.site.traditional.is_some()
     }
 
     /// `entry` (the one kept for `key`) in `encoding`, compressed now if this is the first

@@ -4,9 +4,10 @@
 
 use chrono::NaiveDate;
 
-use super::cache::{entry, Entry, Key, Representation};
+use super::cache::{entry, Edition, Entry, Key, Representation};
 use super::{PublishError, View};
-use crate::config::SITE_SLUG as ALL;
+use crate::config::{Config, SITE_SLUG as ALL};
+use crate::feed::filter::Filter;
 use crate::feed::{self, FeedDoc, Format, Target};
 use crate::store::{FeedMeta, Scope, StoreError};
 use crate::time::{self, now};
@@ -18,13 +19,23 @@ const ARCHIVE_MAX_AGE: u32 = 86_400;
 impl View {
     /// The HTML page of one article, if the id is stored and published.
     pub fn article_page(&self, id: &str) -> Result<Option<String>, PublishError> {
+        self.article_page_in(id, Edition::Simplified)
+    }
+
+    /// [`View::article_page`] in an edition (rendered, and converted, per request like the
+    /// Simplified page: article pages are not kept ready).
+    pub fn article_page_in(&self, id: &str, edition: Edition) -> Result<Option<String>, PublishError> {
         let Some(id) = self.store.stored_id(id)? else { return Ok(None) };
         let Some(stored) = self.store.get(&id)? else { return Ok(None) };
         if !stored.is_published_at(now()) {
             return Ok(None);
         }
         let meta = self.meta(ALL)?;
-        let doc = feed::prepare(&self.config, Target::All, &meta.feed_id, meta.changed, std::slice::from_ref(&stored));
+        let mut doc =
+            feed::prepare(&self.config, Target::All, &meta.feed_id, meta.changed, std::slice::from_ref(&stored));
+        if edition == Edition::Traditional {
+            feed::hant::edition(&mut doc, self.traditional()?).map_err(|e| PublishError::Render(e.to_string()))?;
+        }
         Ok(Some(feed::html::article_page(&doc, &doc.items[0])))
     }
 
@@ -95,20 +106,36 @@ impl View {
         Ok(self.store.feed_meta(slug)?.unwrap_or_else(|| FeedMeta::new(slug, 0, &self.config.site.tag_authority, "")))
     }
 
-    pub(super) fn render(&self, key: Key) -> Result<Entry, PublishError> {
+    pub(super) fn render(&self, key: Key, filter: Option<&Filter>) -> Result<Entry, PublishError> {
         let started = std::time::Instant::now();
-        let rendered = self.render_untimed(key);
+        let rendered = self.render_untimed(key, filter);
         self.metrics.rendered(started.elapsed());
         rendered
     }
 
-    fn render_untimed(&self, key: Key) -> Result<Entry, PublishError> {
+    fn render_untimed(&self, key: Key, filter: Option<&Filter>) -> Result<Entry, PublishError> {
         if let Representation::Opml(format) = key.repr {
-            return self.render_opml(format);
+            return self.render_opml(format, key.edition);
         }
-        let (doc, last_modified, max_age) = match key.archive {
+        // A filtered feed is one pass over the feed's own prepared items (the same bounded
+        // store read as the feed's), then cut to `?limit`.
+        let filter = if key.filter.is_some() {
+            Some(filter.ok_or_else(|| PublishError::Render("a filtered key without its filter".into()))?)
+        } else {
+            None
+        };
+        // The current document of an edition, and the documents filtered from it, come from
+        // one conversion per change; `?limit` variants and archives convert their own.
+        let shared =
+            key.edition == Edition::Traditional && key.archive.is_none() && (key.limit.is_none() || filter.is_some());
+        let (mut doc, last_modified, max_age) = match key.archive {
+            None if shared => {
+                let doc = FeedDoc::clone(&*self.converted_current(key.target)?);
+                let (t, age) = (doc.updated.timestamp(), doc.ttl_minutes * 60);
+                (doc, t, age)
+            }
             None => {
-                let doc = self.prepare(key.target, key.limit)?;
+                let doc = self.prepare(key.target, if filter.is_some() { None } else { key.limit })?;
                 let (t, age) = (doc.updated.timestamp(), doc.ttl_minutes * 60);
                 (doc, t, age)
             }
@@ -116,13 +143,35 @@ impl View {
             // must never be answered 304 by date), its document keeps its own time.
             Some(day) => (self.prepare_archive(key.target, day)?, self.changed(key.target)?, ARCHIVE_MAX_AGE),
         };
+        if key.edition == Edition::Traditional && !shared {
+            let kind = self.traditional()?;
+            feed::hant::edition(&mut doc, kind).map_err(|e| PublishError::Render(e.to_string()))?;
+        }
+        if let Some(filter) = filter {
+            // Patterns match the edition's text: a reader of `/zh-hant/` writes Traditional.
+            filter.apply(&mut doc.items);
+            if let Some(n) = key.limit {
+                doc.items.truncate(n);
+            }
+            doc.filter_query = filter.query().to_string();
+            doc.self_query = match key.limit {
+                Some(n) => format!("?limit={n}&{}", doc.filter_query),
+                None => format!("?{}", doc.filter_query),
+            };
+        }
         let (body, content_type) = match key.repr {
             Representation::Feed(format) => {
                 let body = feed::render(&doc, format).map_err(|e| PublishError::Render(e.to_string()))?;
                 (body, format.content_type())
             }
             Representation::Page => (feed::html::feed_page(&doc).into_bytes(), feed::HTML_CONTENT_TYPE),
-            Representation::Home => (feed::html::home_page(&doc, &self.config).into_bytes(), feed::HTML_CONTENT_TYPE),
+            Representation::Home => {
+                let config = match key.edition {
+                    Edition::Simplified => &self.config,
+                    Edition::Traditional => self.edition_config()?,
+                };
+                (feed::html::home_page(&doc, config).into_bytes(), feed::HTML_CONTENT_TYPE)
+            }
             Representation::Opml(_) => unreachable!("rendered above"),
         };
         Ok(entry(body, content_type, last_modified, max_age))
@@ -130,13 +179,54 @@ impl View {
 
     /// The OPML list depends on the config only; its time is when the store first saw the
     /// newest of the feeds.
-    fn render_opml(&self, format: Format) -> Result<Entry, PublishError> {
+    fn render_opml(&self, format: Format, edition: Edition) -> Result<Entry, PublishError> {
         let mut seen = self.meta(ALL)?.seen;
         for c in &self.config.categories.list {
             seen = seen.max(self.meta(&c.slug)?.seen);
         }
-        let body = feed::opml::render(&self.config, format);
+        let config = match edition {
+            Edition::Simplified => &self.config,
+            Edition::Traditional => self.edition_config()?,
+        };
+        let body = feed::opml::render(config, format);
         Ok(entry(body, feed::OPML_CONTENT_TYPE, seen, self.config.site.ttl_minutes * 60))
+    }
+
+    /// `target`'s current document in the Traditional edition: kept from an earlier render
+    /// since the last write to it, else prepared and converted now (and kept, unless a
+    /// write came meanwhile: then it serves this render alone).
+    fn converted_current(&self, target: Target) -> Result<std::sync::Arc<FeedDoc>, PublishError> {
+        let generation = {
+            let converted = self.converted.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(doc) = converted.docs.get(&target) {
+                return Ok(doc.clone());
+            }
+            converted.generation
+        };
+        let mut doc = self.prepare(target, None)?;
+        feed::hant::edition(&mut doc, self.traditional()?).map_err(|e| PublishError::Render(e.to_string()))?;
+        let doc = std::sync::Arc::new(doc);
+        let mut converted = self.converted.lock().unwrap_or_else(|p| p.into_inner());
+        if converted.generation == generation {
+            converted.docs.insert(target, doc.clone());
+        }
+        Ok(doc)
+    }
+
+    /// The site's converter to Traditional Chinese (routes name the edition only when there
+    /// is one).
+    fn traditional(&self) -> Result<crate::config::Traditional, PublishError> {
+        self.config.site.traditional.ok_or_else(|| PublishError::Render("the site has no Traditional edition".into()))
+    }
+
+    /// The config as the Traditional edition shows it, made once per view.
+    fn edition_config(&self) -> Result<&Config, PublishError> {
+        if let Some(c) = self.edition_config.get() {
+            return Ok(c);
+        }
+        let made = feed::hant::edition_config(&self.config, self.traditional()?)
+            .map_err(|e| PublishError::Render(e.to_string()))?;
+        Ok(self.edition_config.get_or_init(|| std::sync::Arc::new(made)))
     }
 
     /// The categories a feed shows (its subtree); `None` for the whole site.

@@ -4,6 +4,7 @@ mod budgets;
 mod cli;
 mod connections;
 mod content;
+mod editions;
 mod feeds;
 mod operations;
 mod polling;

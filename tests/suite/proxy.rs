@@ -180,6 +180,11 @@ fn nginx_caches_revalidates_without_rendering_and_serves_stale_when_sihai_is_dow
     assert_eq!((cache_status(&gz), gz.header("Content-Encoding")), ("HIT", Some("gzip")), "normalized key");
     let br = nginx.get(feed, "gzip, deflate, br");
     assert_eq!((cache_status(&br), br.header("Content-Encoding")), ("MISS", Some("br")));
+    // The Traditional edition and filtered feeds are cached too, each URL its own entry.
+    for path in ["/zh-hant/feeds/hunan.rss", "/feeds/hunan.rss?filter=%E6%B9%96", "/zh-hant/c/hunan"] {
+        let statuses: Vec<String> = (0..2).map(|_| cache_status(&nginx.get(path, "")).to_string()).collect();
+        assert_eq!(statuses, ["MISS", "HIT"], "{path}");
+    }
     // The API and metrics are refused to addresses outside the placeholder network.
     assert_eq!(nginx.get("/api/stats", "").status, 403);
     assert_eq!(nginx.get("/metrics", "").status, 403);
