@@ -1,6 +1,5 @@
 //! A prepared feed as Atom 1.0 bytes (pure: no I/O).
 
-use atom_syndication::extension::Extension;
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig};
 
 use super::{urls, FeedDoc, FeedItem, Format, GENERATOR, HTML_MIME, VERSION};
@@ -21,12 +20,33 @@ pub fn render(doc: &FeedDoc) -> Result<Vec<u8>, atom_syndication::Error> {
         lang: Some(doc.language.clone()),
         ..Feed::default()
     };
-    let feed = if doc.history.archive.is_some() { mark_archive(feed) } else { feed };
+    let archive = doc.history.archive.is_some();
+    let mut feed = feed;
+    if archive {
+        feed.namespaces.insert("fh".into(), super::rss::HISTORY_NS.into());
+    }
     let mut out = Vec::with_capacity(4096 + doc.items.len() * 4096);
     out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     let config = WriteConfig { write_document_declaration: false, indent_size: None };
     feed.write_with_config(&mut out, config)?;
+    if archive {
+        mark_archive(&mut out);
+    }
     Ok(out)
+}
+
+/// Adds `<fh:archive/>` (RFC 5005) among the feed-level elements, before the first entry:
+/// RFC 4287's schema (appendix B) allows extension elements only there, and
+/// atom_syndication writes its extensions after the entries. No text before the first
+/// `<entry` can hold that string: the crate escapes `<` in every text it writes.
+fn mark_archive(out: &mut Vec<u8>) {
+    const MARKER: &[u8] = b"<fh:archive/>";
+    let at = find(out, b"<entry>").or_else(|| find(out, b"</feed>")).unwrap_or(out.len());
+    out.splice(at..at, MARKER.iter().copied());
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Feed links: self, alternate, the WebSub hubs, and the RFC 5005 history links.
@@ -38,14 +58,6 @@ fn feed_links(doc: &FeedDoc) -> Vec<Link> {
     links.extend(doc.hubs.iter().map(|h| Link { rel: "hub".into(), href: h.clone(), ..Link::default() }));
     links.extend(doc.history_links(Format::Atom).into_iter().map(|(rel, href)| link(rel, href, Format::Atom.mime())));
     links
-}
-
-/// Adds `<fh:archive/>` (RFC 5005) and its namespace.
-fn mark_archive(mut feed: Feed) -> Feed {
-    feed.namespaces.insert("fh".into(), super::rss::HISTORY_NS.into());
-    let marker = Extension { name: "fh:archive".into(), ..Extension::default() };
-    feed.extensions.entry("fh".into()).or_default().insert("archive".into(), vec![marker]);
-    feed
 }
 
 fn link(rel: &str, href: String, mime: &str) -> Link {

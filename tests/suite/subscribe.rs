@@ -212,6 +212,14 @@ fn prev_archive_walks_back_to_the_first_article_and_archives_stay_put() {
         })
         .collect();
     assert_eq!(atom_seen, all_guids, "Atom walk reaches every article");
+    // RFC 4287's schema allows feed-level extension elements only before the entries.
+    for (i, doc) in atom_docs.iter().enumerate().skip(1) {
+        let marker = doc.find("<fh:archive/>").unwrap_or_else(|| panic!("atom doc {i}: archive marked"));
+        assert!(
+            marker < doc.find("<entry").expect("an archive has entries"),
+            "atom doc {i}: fh:archive before the entries"
+        );
+    }
     let json_docs = walk(&d, "/feeds/hunan.json", |x| {
         serde_json::from_str::<Value>(x).unwrap()["next_url"].as_str().map(str::to_string)
     });
