@@ -45,6 +45,7 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>, peer: SocketAddr)
     match route {
         Route::Ready(key) => ready::serve(req.headers(), key, view, state).await,
         Route::Article(id) => article_page(id, &req, view).await,
+        Route::Redirect(url) => response::moved_permanently(&url),
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state).await,
         Route::Metrics => metrics::serve(&req, state, peer).await,
@@ -137,7 +138,12 @@ fn name(route: &Route) -> &'static str {
         Route::ApiArticle(_) => "/api/articles/{id}",
         Route::ApiStats => "/api/stats",
         Route::ApiExport => "/api/export",
-        Route::Ready(_) | Route::Article(_) | Route::Health | Route::Readiness | Route::Metrics => "(not an API route)",
+        Route::Ready(_)
+        | Route::Article(_)
+        | Route::Redirect(_)
+        | Route::Health
+        | Route::Readiness
+        | Route::Metrics => "(not an API route)",
     }
 }
 

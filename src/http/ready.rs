@@ -35,6 +35,9 @@ pub async fn serve(headers: &HeaderMap, key: Key, view: Arc<View>, state: Arc<St
                 Ok(Err(PublishError::NoSuchArchive)) => {
                     return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")
                 }
+                Ok(Err(PublishError::NoSuchFeed)) => {
+                    return response::error(StatusCode::NOT_FOUND, "no published article has that tag or author")
+                }
                 Ok(Err(e)) => return response::store_unavailable(&e.to_string()),
                 Err(_) => return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             }

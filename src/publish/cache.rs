@@ -150,7 +150,7 @@ pub(super) fn entry(body: Vec<u8>, content_type: &'static str, last_modified: i6
 pub enum Representation {
     /// `/feeds/{slug}.{rss,atom,json}`
     Feed(Format),
-    /// `/c/{slug}`: a category's page.
+    /// `/c/{slug}`, `/tag/{name}`, `/author/{name}`: a category's, tag's or author's page.
     Page,
     /// `/`: the site's front page with the category tree.
     Home,
@@ -417,6 +417,8 @@ impl Cache {
     /// Drops every representation of these feeds.
     pub(super) fn drop_feeds(&self, targets: &[Target]) {
         let mut slots = self.lock();
+        // A write through the API may touch thousands of tags: a set keeps this one pass.
+        let targets: std::collections::HashSet<&Target> = targets.iter().collect();
         let dropped: Vec<Key> = slots.map.keys().filter(|k| targets.contains(&k.target)).copied().collect();
         for key in &dropped {
             slots.remove(key);

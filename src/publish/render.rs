@@ -28,8 +28,14 @@ impl View {
         Ok(Some(feed::html::article_page(&doc, &doc.items[0])))
     }
 
-    /// The stored change time of `target`'s feed: the latest of its subtree's.
+    /// The stored change time of `target`'s feed: the latest of its subtree's. A tag or
+    /// author feed keeps none of its own (no stored record per name: see
+    /// `store::name_feed_id`); it has the site feed's, which every write that changes it
+    /// moves too, so its validators never go back or stay put across a change of it.
     pub(super) fn changed(&self, target: Target) -> Result<i64, StoreError> {
+        if target.name().is_some() {
+            return Ok(self.meta(ALL)?.changed);
+        }
         let mut changed = self.meta(self.slug(target))?.changed;
         for s in self.subtree_slugs(target).iter().flatten() {
             changed = changed.max(self.meta(s)?.changed);
@@ -37,11 +43,23 @@ impl View {
         Ok(changed)
     }
 
+    /// The slug of a site or category feed's stored record (`all` for the site, and for
+    /// tag and author feeds, whose record is the site's).
     pub(super) fn slug(&self, target: Target) -> &str {
         match target {
-            Target::All => ALL,
+            Target::All | Target::Tag(_) | Target::Author(_) => ALL,
             Target::Category(i) => self.config.categories.list[i].slug.as_str(),
         }
+    }
+
+    /// The Atom id of `target`'s feed: stored for the site and categories, derived from
+    /// the site's for tags and authors.
+    fn feed_id(&self, target: Target) -> Result<String, StoreError> {
+        let stored = self.meta(self.slug(target))?.feed_id;
+        Ok(match target.name() {
+            Some((kind, name)) => crate::store::name_feed_id(&stored, kind, name),
+            None => stored,
+        })
     }
 
     /// Prepares the feed document of `target` (its newest `limit` items) from the store,
@@ -50,8 +68,11 @@ impl View {
         let subtree = self.subtree_slugs(target);
         let changed = self.changed(target)?;
         let count = limit.unwrap_or_else(|| self.max_items(target));
-        let articles = self.store.newest(scope(&subtree), count, now())?;
-        let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, changed, &articles);
+        let articles = self.store.newest(scope(&target, &subtree), count, now())?;
+        if articles.is_empty() && target.name().is_some() {
+            return Err(PublishError::NoSuchFeed);
+        }
+        let mut doc = feed::prepare(&self.config, target, &self.feed_id(target)?, changed, &articles);
         doc.self_query = limit.map(|n| format!("?limit={n}")).unwrap_or_default();
         if articles.len() == count {
             doc.history.prev = articles.last().map(|a| self.day_of(a.article.published).to_string());
@@ -69,18 +90,19 @@ impl View {
         let end = time::day_start(tz, next_day).ok_or(PublishError::NoSuchArchive)?;
         let subtree = self.subtree_slugs(target);
         let now = now();
-        let articles = self.store.between(scope(&subtree), start, end, now)?;
+        let scope = scope(&target, &subtree);
+        let articles = self.store.between(scope, start, end, now)?;
         if articles.is_empty() {
             return Err(PublishError::NoSuchArchive);
         }
         // The document's own time changes only with its own articles.
         let updated = articles.iter().map(|a| a.modified.max(a.updated)).max().unwrap_or(start);
-        let mut doc = feed::prepare(&self.config, target, &self.meta(self.slug(target))?.feed_id, updated, &articles);
+        let mut doc = feed::prepare(&self.config, target, &self.feed_id(target)?, updated, &articles);
         doc.title = format!("{} ({day})", doc.title);
         doc.history = feed::History {
             archive: Some(day.to_string()),
-            prev: self.store.newest_before(scope(&subtree), start, now)?.map(|t| self.day_of(t).to_string()),
-            next: self.store.oldest_from(scope(&subtree), end, now)?.map(|t| self.day_of(t).to_string()),
+            prev: self.store.newest_before(scope, start, now)?.map(|t| self.day_of(t).to_string()),
+            next: self.store.oldest_from(scope, end, now)?.map(|t| self.day_of(t).to_string()),
         };
         Ok(doc)
     }
@@ -121,7 +143,10 @@ impl View {
                 (body, format.content_type())
             }
             Representation::Page => (feed::html::feed_page(&doc).into_bytes(), feed::HTML_CONTENT_TYPE),
-            Representation::Home => (feed::html::home_page(&doc, &self.config).into_bytes(), feed::HTML_CONTENT_TYPE),
+            Representation::Home => {
+                let tags = self.top_tags()?;
+                (feed::html::home_page(&doc, &self.config, &tags).into_bytes(), feed::HTML_CONTENT_TYPE)
+            }
             Representation::Opml(_) => unreachable!("rendered above"),
         };
         Ok(entry(body, content_type, last_modified, max_age))
@@ -138,20 +163,48 @@ impl View {
         Ok(entry(body, feed::OPML_CONTENT_TYPE, seen, self.config.site.ttl_minutes * 60))
     }
 
-    /// The categories a feed shows (its subtree); `None` for the whole site.
+    /// The front page's most used tags: counted over the newest [`TOP_TAGS_WINDOW`]
+    /// published articles, at most [`TOP_TAGS`] of them, most used first (ties by name).
+    /// The front page renders once per change, and this reads a fixed number of articles,
+    /// whatever the store holds.
+    fn top_tags(&self) -> Result<Vec<(String, usize)>, StoreError> {
+        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for a in self.store.newest(Scope::Site, TOP_TAGS_WINDOW, now())? {
+            for t in a.tag_names() {
+                *counts.entry(t).or_default() += 1;
+            }
+        }
+        let mut tags: Vec<(String, usize)> = counts.into_iter().collect();
+        tags.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        tags.truncate(TOP_TAGS);
+        Ok(tags)
+    }
+
+    /// The categories a feed shows (its subtree); `None` for the whole site and for tag
+    /// and author feeds (their scope is their name's index).
     pub(super) fn subtree_slugs(&self, target: Target) -> Option<Vec<&str>> {
         let cats = &self.config.categories;
         match target {
-            Target::All => None,
+            Target::All | Target::Tag(_) | Target::Author(_) => None,
             Target::Category(i) => Some(cats.subtree(i).into_iter().map(|j| cats.list[j].slug.as_str()).collect()),
         }
     }
 }
 
-/// The store's scope of a feed's subtree (`None`: the whole site).
-pub(super) fn scope<'a>(subtree: &'a Option<Vec<&'a str>>) -> Scope<'a> {
-    match subtree {
-        None => Scope::Site,
-        Some(slugs) => Scope::Categories(slugs),
+/// How many of the newest articles the front page's tag list counts: enough for a day or
+/// two of a busy portal, and a fixed cost (one merge, 200 records read) per front page
+/// render.
+const TOP_TAGS_WINDOW: usize = 200;
+/// How many tags the front page lists.
+const TOP_TAGS: usize = 30;
+
+/// The store's scope of a feed: its name's index for a tag or author, else its subtree's
+/// categories (`None`: the whole site).
+pub(super) fn scope<'a>(target: &'a Target, subtree: &'a Option<Vec<&'a str>>) -> Scope<'a> {
+    match (target, subtree) {
+        (Target::Tag(n), _) => Scope::Tag(n.as_str()),
+        (Target::Author(n), _) => Scope::Author(n.as_str()),
+        (_, None) => Scope::Site,
+        (_, Some(slugs)) => Scope::Categories(slugs),
     }
 }
