@@ -5,6 +5,7 @@ mod cli;
 mod connections;
 mod content;
 mod feeds;
+mod names;
 mod operations;
 mod polling;
 mod proxy;
