@@ -66,6 +66,7 @@ fn refused(refusal: Refusal) -> Response<Body> {
         Refusal::NotFound => response::error(StatusCode::NOT_FOUND, "not found"),
         Refusal::NoApiRoute => response::json_error(StatusCode::NOT_FOUND, "no such API route", &[]),
         Refusal::BadFormat => response::error(StatusCode::BAD_REQUEST, "format must be rss, atom or json"),
+        Refusal::BadInclude => response::error(StatusCode::BAD_REQUEST, "include must list tags, authors or both"),
         Refusal::BadLimit(max) => {
             response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))
         }

@@ -11,7 +11,7 @@
 //! | `/feeds/author/{name}.{rss,atom,json}[?limit=N]`, `.../archive/{day}.{ext}` | GET, HEAD | an author's feed and archives |
 //! | `/c/{slug}` | GET, HEAD | a category's page |
 //! | `/tag/{tag}`, `/author/{name}` | GET, HEAD | a tag's or author's page |
-//! | `/feeds.opml[?format=atom\|json]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree |
+//! | `/feeds.opml[?format=atom\|json][&include=tags,authors]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree (`include`: also the feeds of the most used tags and authors, at most 100 each) |
 //! | `/articles/{id}` | GET, HEAD | an article's own page |
 //! | `/healthz` | GET, HEAD | the process answers (no token, no store read) |
 //! | `/readyz` | GET, HEAD | the store answers and the disk guard is not tripped |
@@ -80,6 +80,8 @@ pub enum Refusal {
     BadLimit(usize),
     /// `/feeds.opml?format=` of a format sihai does not serve.
     BadFormat,
+    /// `/feeds.opml?include=` naming something but `tags` and `authors`.
+    BadInclude,
 }
 
 impl Route {
@@ -99,7 +101,11 @@ impl Route {
                 None => Format::Rss,
                 Some(f) => Format::from_extension(&f).ok_or(Refusal::BadFormat)?,
             };
-            return ready(Key::current(Target::All, Representation::Opml(format)));
+            let include = match param(query, "include") {
+                None => Default::default(),
+                Some(list) => crate::feed::opml::Include::parse(&list).ok_or(Refusal::BadInclude)?,
+            };
+            return ready(Key::current(Target::All, Representation::Opml(format, include)));
         }
         if let Some(rest) = path.strip_prefix(FEEDS) {
             if let Some(named) = named_feed(rest, query, view)? {

@@ -154,8 +154,9 @@ pub enum Representation {
     Page,
     /// `/`: the site's front page with the category tree.
     Home,
-    /// `/feeds.opml`: every feed in one format, nested as the tree.
-    Opml(Format),
+    /// `/feeds.opml`: every feed in one format, nested as the tree (with `?include=`, the
+    /// most used tags' and authors' feeds too).
+    Opml(Format, crate::feed::opml::Include),
 }
 
 /// One cacheable thing: a feed, a representation, and an optional `?limit`.

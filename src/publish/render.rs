@@ -124,8 +124,8 @@ impl View {
     }
 
     fn render_untimed(&self, key: Key) -> Result<Entry, PublishError> {
-        if let Representation::Opml(format) = key.repr {
-            return self.render_opml(format);
+        if let Representation::Opml(format, include) = key.repr {
+            return self.render_opml(format, include);
         }
         let (doc, last_modified, max_age) = match key.archive {
             None => {
@@ -147,19 +147,31 @@ impl View {
                 let tags = self.top_tags()?;
                 (feed::html::home_page(&doc, &self.config, &tags).into_bytes(), feed::HTML_CONTENT_TYPE)
             }
-            Representation::Opml(_) => unreachable!("rendered above"),
+            Representation::Opml(..) => unreachable!("rendered above"),
         };
         Ok(entry(body, content_type, last_modified, max_age))
     }
 
     /// The OPML list depends on the config only; its time is when the store first saw the
-    /// newest of the feeds.
-    fn render_opml(&self, format: Format) -> Result<Entry, PublishError> {
+    /// newest of the feeds. With tags or authors included it also depends on the newest
+    /// articles (their most used names), and its time is the site feed's change time.
+    fn render_opml(&self, format: Format, include: feed::opml::Include) -> Result<Entry, PublishError> {
         let mut seen = self.meta(ALL)?.seen;
         for c in &self.config.categories.list {
             seen = seen.max(self.meta(&c.slug)?.seen);
         }
-        let body = feed::opml::render(&self.config, format);
+        let (mut tags, mut authors) = (Vec::new(), Vec::new());
+        if include.tags || include.authors {
+            seen = seen.max(self.meta(ALL)?.changed);
+            let (t, a) = self.top_names(OPML_NAMES)?;
+            tags = if include.tags { t.into_iter().map(|(n, _)| n).collect() } else { Vec::new() };
+            authors = if include.authors { a.into_iter().map(|(n, _)| n).collect() } else { Vec::new() };
+        }
+        let groups = [
+            feed::opml::Group { kind: feed::urls::TAG, title: "标签 · Tags", names: &tags },
+            feed::opml::Group { kind: feed::urls::AUTHOR, title: "作者 · Authors", names: &authors },
+        ];
+        let body = feed::opml::render(&self.config, format, &groups);
         Ok(entry(body, feed::OPML_CONTENT_TYPE, seen, self.config.site.ttl_minutes * 60))
     }
 
@@ -168,16 +180,29 @@ impl View {
     /// The front page renders once per change, and this reads a fixed number of articles,
     /// whatever the store holds.
     fn top_tags(&self) -> Result<Vec<(String, usize)>, StoreError> {
-        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        Ok(self.top_names(TOP_TAGS)?.0)
+    }
+
+    /// The most used tags and the most active authors (name, count; most first, ties by
+    /// name) over the newest [`TOP_TAGS_WINDOW`] published articles, at most `limit` each.
+    fn top_names(&self, limit: usize) -> Result<(Counts, Counts), StoreError> {
+        let mut tags: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut authors: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for a in self.store.newest(Scope::Site, TOP_TAGS_WINDOW, now())? {
             for t in a.tag_names() {
-                *counts.entry(t).or_default() += 1;
+                *tags.entry(t).or_default() += 1;
+            }
+            for n in a.author_names() {
+                *authors.entry(n).or_default() += 1;
             }
         }
-        let mut tags: Vec<(String, usize)> = counts.into_iter().collect();
-        tags.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        tags.truncate(TOP_TAGS);
-        Ok(tags)
+        let most = |counts: std::collections::HashMap<String, usize>| {
+            let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+            v
+        };
+        Ok((most(tags), most(authors)))
     }
 
     /// The categories a feed shows (its subtree); `None` for the whole site and for tag
@@ -195,8 +220,14 @@ impl View {
 /// two of a busy portal, and a fixed cost (one merge, 200 records read) per front page
 /// render.
 const TOP_TAGS_WINDOW: usize = 200;
+/// Names with how often they occur, most first.
+type Counts = Vec<(String, usize)>;
+
 /// How many tags the front page lists.
 const TOP_TAGS: usize = 30;
+/// How many tag feeds and author feeds `/feeds.opml?include=` adds at most (each): a
+/// reader imports the list whole, so it stays a list one can read.
+const OPML_NAMES: usize = 100;
 
 /// The store's scope of a feed: its name's index for a tag or author, else its subtree's
 /// categories (`None`: the whole site).

@@ -234,3 +234,19 @@ fn tag_and_author_pages_have_autodiscovery_and_articles_link_them() {
     let tags: Vec<String> = home.select(&sel("nav a[rel=tag]")).map(|a| a.text().collect()).collect();
     assert_eq!(tags, ["#湖南", "#a&b"], "most used first");
 }
+
+#[test]
+fn opml_adds_tag_and_author_feeds_only_when_asked() {
+    let site = Site::shipped();
+    let d = site.start();
+    ingest(&d, &[article("o1", &["湖南"], "李明", "2022-06-01 10:00")]);
+    let plain = d.body("/feeds.opml");
+    assert!(!plain.contains("/feeds/tag/"), "no tags unless asked");
+    let both = d.body("/feeds.opml?include=tags,authors&format=atom");
+    roxmltree::Document::parse(&both).expect("well-formed OPML");
+    assert!(both.contains(&format!("xmlUrl=\"http://127.0.0.1:8080/feeds/tag/{HUNAN}.atom\"")), "{both}");
+    assert!(both.contains("xmlUrl=\"http://127.0.0.1:8080/feeds/author/%E6%9D%8E%E6%98%8E.atom\""), "{both}");
+    let tags = d.body("/feeds.opml?include=tags");
+    assert!(tags.contains("/feeds/tag/") && !tags.contains("/feeds/author/"), "{tags}");
+    assert_eq!(d.get("/feeds.opml?include=everything").status, 400);
+}
