@@ -17,8 +17,8 @@
 //! nothing (archive days without articles) hold no memory either.
 //!
 //! **Who goes first** when an insertion or a compression would pass the budget: `?limit`
-//! variants and archives (keys a client can multiply by the hundred, each a render away)
-//! all go before any current feed, page, front page or OPML list (a few per category, what
+//! variants, archives, and tag and author feeds and pages (keys a client can multiply by
+//! the hundred, each a render away) all go before any current feed, page, front page or OPML list (a few per category, what
 //! readers poll). Within each of those two tiers, the least recently used goes first. A
 //! request stamps its entry with the cache's clock (one atomic store, skipped when the
 //! stamp is already current); the clock advances only when an entry is kept, so "recent"
@@ -195,9 +195,12 @@ const EXTRA: usize = 0;
 /// The eviction tier of current feeds, pages, the front page and OPML: they go last.
 const CURRENT: usize = 1;
 
-/// Which tier a key's entry is evicted in.
+/// Which tier a key's entry is evicted in. Tag and author feeds and pages go with the
+/// variants: their keys are chosen by clients too (a store holds as many names as its
+/// articles have tags), so a crawl of them must not push out the category feeds readers
+/// poll.
 fn tier(key: &Key) -> usize {
-    if key.limit.is_some() || key.archive.is_some() {
+    if key.limit.is_some() || key.archive.is_some() || key.target.name().is_some() {
         EXTRA
     } else {
         CURRENT
@@ -442,6 +445,17 @@ mod tests {
 
     fn variant(n: usize) -> Key {
         Key { limit: Some(n), ..current(0) }
+    }
+
+    #[test]
+    fn tag_and_author_feeds_are_evicted_with_the_variants() {
+        let name = crate::feed::Name::new("湖南").unwrap();
+        for target in [Target::Tag(name), Target::Author(name)] {
+            assert_eq!(tier(&Key::current(target, Representation::Feed(Format::Rss))), EXTRA);
+            assert_eq!(tier(&Key::current(target, Representation::Page)), EXTRA);
+        }
+        assert_eq!(tier(&current(0)), CURRENT);
+        assert_eq!(tier(&variant(3)), EXTRA);
     }
 
     fn archive(day: u32) -> Key {
