@@ -83,7 +83,7 @@ fn main() {
         }
     }
     let vocab: Option<u64> = std::env::var("VOCAB").ok().and_then(|v| v.parse().ok());
-    let mut name = move |random: &mut dyn FnMut() -> u64| match vocab {
+    let name = move |random: &mut dyn FnMut() -> u64| match vocab {
         Some(v) => {
             let r = random();
             format!("n{}", r % ((r >> 32) % v + 1))
