@@ -318,8 +318,19 @@ impl Store {
         let mut batch = engine::Batch::default();
         let mut in_batch = 0;
         for item in self.engine.scan_prefix(keys::ARTICLES) {
-            let (_, v) = item?;
-            let a = keys::decode_article(&v)?;
+            let (k, v) = item?;
+            // An unreadable record has no names to index; `sihai check-store` reports it,
+            // as it did before the upgrade (refusing to open would hide it behind an error).
+            let a = match keys::decode_article(&v) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(
+                        "upgrade: article under {:?} unreadable, not indexed: {e}",
+                        String::from_utf8_lossy(&k)
+                    );
+                    continue;
+                }
+            };
             for (_, _, key) in keys::name_keys(&a) {
                 batch.insert(key, []);
                 entries += 1;
