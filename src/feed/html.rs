@@ -109,7 +109,6 @@ pub fn home_page(doc: &FeedDoc, config: &Config, top_tags: &[(String, usize)]) -
     for root in config.categories.roots() {
         write_tree(&mut tree, config, root);
     }
-
     let opml = |format| esc(&urls::opml_url(&doc.site_url, format));
     let _ = write!(
         tree,
