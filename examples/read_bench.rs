@@ -129,7 +129,7 @@ fn main() {
     ];
     let slugs_of = |target: &Target| -> Option<Vec<&str>> {
         match target {
-            Target::All => None,
+            Target::All | Target::Tag(_) | Target::Author(_) => None,
             Target::Category(i) => Some(cats.subtree(*i).into_iter().map(|j| cats.list[j].slug.as_str()).collect()),
         }
     };

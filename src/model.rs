@@ -93,6 +93,31 @@ pub fn canonical_id(id: &str) -> String {
     id.trim().nfc().collect()
 }
 
+/// The most bytes a tag or author name may have (in its canonical form) to get a feed,
+/// a page and an index: 240 bytes is 80 Chinese characters. It bounds what a URL may ask
+/// for (a longer name is 404 before any store read) and what one index key holds; a
+/// longer name is still stored and shown in its article, it only has no feed of its own.
+pub const NAME_MAX_BYTES: usize = 240;
+
+/// The one spelling of a tag or an author's name used for its index, feed, page and URL:
+/// Unicode NFC with runs of white space folded to one space and the ends trimmed, or
+/// `None` if nothing is left, it is longer than [`NAME_MAX_BYTES`] or it holds a NUL (the
+/// index key's separator). Like [`canonical_id`], case and width are kept: `AI` and `ai`,
+/// or fullwidth `ＡＩ`, are different tags (publishers' tags are labels they chose, and a
+/// Chinese name has no case to fold); only spellings that are the same text (NFD and NFC,
+/// a double space) are one name.
+pub fn canonical_name(name: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(name.len());
+    for word in name.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.nfc());
+    }
+    (!out.is_empty() && out.len() <= NAME_MAX_BYTES && !out.contains('\0')).then_some(out)
+}
+
 impl Article {
     /// The excerpt feeds show (RSS `description`, Atom `summary`): the summary, else the
     /// start of the content's text. Derived once, when the article is stored.
@@ -106,6 +131,17 @@ impl Article {
 }
 
 impl StoredArticle {
+    /// The canonical names ([`canonical_name`]) of the article's tags that have a feed,
+    /// each once, in the order given.
+    pub fn tag_names(&self) -> Vec<String> {
+        unique_names(self.article.tags.iter().map(String::as_str))
+    }
+
+    /// The canonical names of the article's authors that have a feed, each once.
+    pub fn author_names(&self) -> Vec<String> {
+        unique_names(self.article.authors.iter().map(|a| a.name.as_str()))
+    }
+
     /// Whether the article is visible at `now` (scheduled articles are not yet).
     pub fn is_published_at(&self, now: i64) -> bool {
         self.article.published <= now
@@ -132,5 +168,40 @@ impl WriteStatus {
             WriteStatus::Updated => "updated",
             WriteStatus::Unchanged => "unchanged",
         }
+    }
+}
+
+/// The canonical forms of `names` that have one, first occurrence kept.
+fn unique_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names.filter_map(canonical_name) {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_have_one_spelling_and_a_bound() {
+        let cases = [
+            ("湖南", Some("湖南")),
+            ("  machine \t learning ", Some("machine learning")),
+            ("cafe\u{301}", Some("caf\u{e9}")),
+            ("AI", Some("AI")),
+            ("ＡＩ", Some("ＡＩ")),
+            ("", None),
+            (" \u{3000} ", None),
+            ("a\0b", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(canonical_name(raw).as_deref(), want, "{raw:?}");
+        }
+        assert!(canonical_name(&"长".repeat(80)).is_some());
+        assert!(canonical_name(&"长".repeat(81)).is_none(), "over NAME_MAX_BYTES");
     }
 }

@@ -47,9 +47,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: serve every feed, OPML, the pages and the ingest API over HTTP.
     ///
-    /// Every category's feed as RSS 2.0, Atom 1.0 and JSON Feed 1.1
-    /// (/feeds/{slug}.rss|.atom|.json, archives by day), OPML of every feed (/feeds.opml),
-    /// HTML pages (/, /c/{slug}, /articles/{id}), the ingest API (/api) and /healthz,
+    /// Every category's, tag's and author's feed as RSS 2.0, Atom 1.0 and JSON Feed 1.1
+    /// (/feeds/{slug}.rss|.atom|.json, /feeds/tag/{tag}.rss, /feeds/author/{name}.rss,
+    /// archives by day), OPML of every feed (/feeds.opml), HTML pages (/, /c/{slug},
+    /// /tag/{tag}, /author/{name}, /articles/{id}), the ingest API (/api) and /healthz,
     /// /readyz. Plain HTTP: put a TLS proxy in front. SIGTERM/SIGINT stop it cleanly.
     Serve {
         /// Address to listen on (overrides [server] listen).
@@ -137,7 +138,7 @@ pub enum Command {
         #[arg(long)]
         token_file: Option<PathBuf>,
     },
-    /// Check that the (stopped) store's indexes and articles agree.
+    /// Check that the (stopped) store's indexes (category, tag, author) and articles agree.
     ///
     /// Exit 3 if not, with each problem and its fix.
     CheckStore {

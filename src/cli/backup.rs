@@ -277,7 +277,8 @@ fn each_record(file: &Path, mut f: impl FnMut(usize, ExportRecord) -> Result<(),
 fn check(record: &ExportRecord, first: bool) -> Result<(), String> {
     let clean = |s: &str| s.chars().all(is_xml_char);
     match record {
-        // Schema 3 changed only the store's indexes: exports of schema 2 read the same.
+        // Schemas 3 and 4 changed only the store's indexes (a restore rebuilds them): exports
+        // of schema 2 and 3 read the same.
         ExportRecord::Header { schema, .. } if !(2..=SCHEMA_VERSION).contains(schema) => {
             Err(format!("export of schema {schema}; this sihai restores schemas 2 to {SCHEMA_VERSION}"))
         }

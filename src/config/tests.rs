@@ -75,6 +75,8 @@ fn every_invalid_config_is_named() {
         ("[[category]]\nslug = \"a\"\nname = \"A\"\n[[category]]\nslug = \"b\"\nname = \"B\"\naliases = [\"a\"]\n", "alias \"a\" already names"),
         ("[[category]]\nslug = \"Hu Nan\"\nname = \"A\"\n", "slug must be"),
         ("[[category]]\nslug = \"all\"\nname = \"A\"\n", "clashes with the route"),
+        ("[[category]]\nslug = \"tag\"\nname = \"A\"\n", "clashes with the routes /feeds/tag.rss"),
+        ("[[category]]\nslug = \"author\"\nname = \"A\"\n", "clashes with the routes /feeds/author.rss"),
         ("[[category]]\nslug = \"a\"\nname = \"A\"\ncolour = \"red\"\n", "[[category]] \"a\" colour: unknown key"),
         ("[[category]]\nslug = \"a\"\nname = \"A\"\nmax_items = 0\n", "max_items = 0 is out of range"),
     ];

@@ -22,8 +22,10 @@ use super::{
 };
 use crate::text::line_of;
 
-/// Slugs that name routes rather than categories (`/feeds/all.rss`).
-const RESERVED_SLUGS: &[&str] = &[SITE_SLUG];
+/// Slugs that name routes rather than categories (`/feeds/all.rss`, `/feeds/tag/{tag}.rss`,
+/// `/feeds/author/{name}.rss`; `feed::urls::TAG` and `AUTHOR`, spelt here since config
+/// imports no later stage).
+const RESERVED_SLUGS: &[&str] = &[SITE_SLUG, "tag", "author"];
 
 /// Validates configuration text; `path` is only used in messages. Every problem is
 /// collected: the file's shape first (unknown keys, wrong kinds of value, missing keys:
@@ -540,7 +542,7 @@ impl Validator<'_> {
             if !is_slug(&slug) {
                 self.at(&c.slug, format!("{entry_name}: slug must be 1-64 characters of a-z, 0-9 and single dashes inside; fix: e.g. \"hunan\" or \"world-news\""));
             } else if RESERVED_SLUGS.contains(&slug.as_str()) {
-                self.at(&c.slug, format!("{entry_name}: slug {slug:?} clashes with the route /feeds/{slug}.rss; fix: choose another slug"));
+                self.at(&c.slug, format!("{entry_name}: slug {slug:?} clashes with the routes /feeds/{slug}.rss and /feeds/{slug}/...; fix: choose another slug"));
             }
             let name = c.name.get_ref().trim().to_string();
             if name.is_empty() {

@@ -270,6 +270,8 @@ mod tests {
             categories: vec![(category.0.into(), category.1.into(), "https://x.test/c/x".into())],
             tags: tags.iter().map(|t| t.to_string()).collect(),
             image: None,
+            tag_pages: Vec::new(),
+            author_pages: Vec::new(),
         }
     }
 

@@ -177,6 +177,17 @@ pub fn edition(doc: &mut FeedDoc, kind: Traditional) -> Result<(), RenderError> 
         for t in &mut it.tags {
             *t = conv.text(t);
         }
+        // Tag and author pages: the name shown converted, the URL the edition's page of the
+        // stored (Simplified) name, which is what the index is keyed by.
+        for (name, url) in &mut it.tag_pages {
+            *name = conv.text(name);
+            if let Some(u) = url {
+                *u = rebase(u, &from, &to);
+            }
+        }
+        for u in it.author_pages.iter_mut().flatten() {
+            *u = rebase(u, &from, &to);
+        }
     }
     Ok(())
 }
@@ -259,6 +270,8 @@ mod tests {
             categories: vec![("hunan".into(), "湖南新闻".into(), "https://sihai.test/news/c/hunan".into())],
             tags: vec!["软件".into()],
             image: None,
+            tag_pages: Vec::new(),
+            author_pages: Vec::new(),
         });
         edition(&mut doc, Traditional::S2twp).unwrap();
         assert_eq!(doc.title, "湖南新聞 - 測試站");

@@ -77,13 +77,32 @@ fn meta_line(out: &mut String, it: &FeedItem) {
         it.published.format("%Y-%m-%d %H:%M")
     );
     if !it.authors.is_empty() {
-        let names: Vec<String> = it.authors.iter().map(|a| esc(&a.name)).collect();
+        let names: Vec<String> =
+            it.authors.iter().zip(it.author_pages.iter().chain(std::iter::repeat(&None))).map(linked).collect();
         let _ = write!(out, " · {}", names.join(", "));
     }
     for (_, name, url) in &it.categories {
         let _ = write!(out, " · <a href=\"{}\">{}</a>", esc(url), esc(name));
     }
+    for (tag, url) in &it.tag_pages {
+        match url {
+            Some(url) => {
+                let _ = write!(out, " · <a rel=\"tag\" href=\"{}\">#{}</a>", esc(url), esc(tag));
+            }
+            None => {
+                let _ = write!(out, " · #{}", esc(tag));
+            }
+        }
+    }
     out.push_str("</p>");
+}
+
+/// An author's name, linked to their page when they have one.
+fn linked((author, page): (&crate::model::Author, &Option<String>)) -> String {
+    match page {
+        Some(url) => format!("<a rel=\"author\" href=\"{}\">{}</a>", esc(url), esc(&author.name)),
+        None => esc(&author.name),
+    }
 }
 
 /// The page of one article: title, date, authors, categories, content.
@@ -113,8 +132,9 @@ pub fn feed_page(doc: &FeedDoc) -> String {
     feed_page_with(doc, "")
 }
 
-/// The site's front page: the category tree with every feed, then the newest articles.
-pub fn home_page(doc: &FeedDoc, config: &Config) -> String {
+/// The site's front page: the category tree with every feed, the most used tags (name
+/// and count, most used first), then the newest articles.
+pub fn home_page(doc: &FeedDoc, config: &Config, top_tags: &[(String, usize)]) -> String {
     // The heading in the page's own script (an edition's alternate is the Simplified one).
     let traditional = doc.alternate.as_ref().is_some_and(|a| a.label == super::hant::SIMPLIFIED_LABEL);
     let heading = if traditional { "欄目 · Sections" } else { "栏目 · Sections" };
@@ -125,11 +145,25 @@ pub fn home_page(doc: &FeedDoc, config: &Config) -> String {
     let opml = |format| esc(&urls::opml_url(&doc.site_url, format));
     let _ = write!(
         tree,
-        "</ul><p class=\"meta\">OPML: <a href=\"{}\">RSS</a> <a href=\"{}\">Atom</a> <a href=\"{}\">JSON</a></p></nav>",
+        "</ul><p class=\"meta\">OPML: <a href=\"{}\">RSS</a> <a href=\"{}\">Atom</a> <a href=\"{}\">JSON</a></p>",
         opml(Format::Rss),
         opml(Format::Atom),
         opml(Format::Json)
     );
+    if !top_tags.is_empty() {
+        tree.push_str("<h2>标签 · Tags</h2><p>");
+        for (name, count) in top_tags {
+            let url = urls::name_page_url(&doc.site_url, urls::TAG, name);
+            let _ = write!(
+                tree,
+                "<a rel=\"tag\" href=\"{}\">#{}</a> <span class=\"meta\">{count}</span> ",
+                esc(&url),
+                esc(name)
+            );
+        }
+        tree.push_str("</p>");
+    }
+    tree.push_str("</nav>");
     feed_page_with(doc, &tree)
 }
 

@@ -20,7 +20,7 @@ use chrono::DateTime;
 use chrono_tz::Tz;
 
 use crate::config::{Config, SITE_SLUG};
-use crate::model::{Author, Image, StoredArticle};
+use crate::model::{Author, Image, StoredArticle, NAME_MAX_BYTES};
 use crate::time::site_time;
 
 pub use format::{Format, HTML_CONTENT_TYPE, HTML_MIME, OPML_CONTENT_TYPE};
@@ -30,14 +30,64 @@ pub const GENERATOR: &str = "sihai";
 /// The generator version written into every feed.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Which feed: the whole site, or one category (index into the config's list) with its
-/// descendants.
+/// Which feed: the whole site, one category (index into the config's list) with its
+/// descendants, or the articles of one tag or one author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// `/feeds/all.*`
     All,
     /// `/feeds/{slug}.*`
     Category(usize),
+    /// `/feeds/tag/{name}.*`
+    Tag(Name),
+    /// `/feeds/author/{name}.*`
+    Author(Name),
+}
+
+impl Target {
+    /// The kind word (`tag`, `author`) and the name of a tag or author feed; `None` for
+    /// the site and categories. The word is also the path segment of its URLs
+    /// ([`urls::TAG`], [`urls::AUTHOR`]) and of its feed id.
+    pub fn name(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Target::Tag(n) => Some((urls::TAG, n.as_str())),
+            Target::Author(n) => Some((urls::AUTHOR, n.as_str())),
+            Target::All | Target::Category(_) => None,
+        }
+    }
+}
+
+/// A canonical tag or author name ([`crate::model::canonical_name`]) held inline, so that a
+/// [`Target`], and the cache key holding it, stay plain `Copy` values (the cache copies
+/// keys on every lookup). Only canonical names are held: at most
+/// [`crate::model::NAME_MAX_BYTES`] bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name {
+    len: u8,
+    bytes: [u8; NAME_MAX_BYTES],
+}
+
+const _: () = assert!(NAME_MAX_BYTES <= u8::MAX as usize, "a name's length fits its u8");
+
+impl Name {
+    /// The name of `text`'s canonical form; `None` if it has none (empty, too long).
+    pub fn new(text: &str) -> Option<Name> {
+        let canonical = crate::model::canonical_name(text)?;
+        let mut bytes = [0; NAME_MAX_BYTES];
+        bytes.get_mut(..canonical.len())?.copy_from_slice(canonical.as_bytes());
+        Some(Name { len: canonical.len() as u8, bytes })
+    }
+
+    /// The canonical name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
 }
 
 /// Everything a feed says, format-neutral.
@@ -194,6 +244,10 @@ pub struct FeedItem {
     pub categories: Vec<(String, String, String)>,
     /// Tags.
     pub tags: Vec<String>,
+    /// Each tag with the URL of its page, if it has one (a name too long has none).
+    pub tag_pages: Vec<(String, Option<String>)>,
+    /// The URL of each author's page, in the order of `authors`.
+    pub author_pages: Vec<Option<String>>,
     /// Lead image.
     pub image: Option<Image>,
 }
@@ -248,6 +302,18 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
                 language,
             )
         }
+        Target::Tag(_) | Target::Author(_) => {
+            let (kind, name) = target.name().unwrap_or_default();
+            let what = if kind == urls::TAG { "标签 · tag" } else { "作者 · author" };
+            (
+                urls::name_slug(kind, name),
+                format!("{name} - {}", site.title),
+                format!("{}: {what} {name}", site.title),
+                urls::name_page_url(base, kind, name),
+                site.ttl_minutes,
+                site.language.clone(),
+            )
+        }
     };
     FeedDoc {
         slug,
@@ -278,6 +344,7 @@ pub fn prepare(config: &Config, target: Target, feed_id: &str, changed: i64, art
 
 fn prepare_item(config: &Config, stored: &StoredArticle) -> FeedItem {
     let a = &stored.article;
+    let base = config.site.base_url.as_str();
     let categories = a
         .categories
         .iter()
@@ -298,6 +365,8 @@ fn prepare_item(config: &Config, stored: &StoredArticle) -> FeedItem {
         updated: site_time(config.site.timezone, stored.updated),
         categories,
         tags: a.tags.clone(),
+        tag_pages: a.tags.iter().map(|t| (t.clone(), urls::name_page_url_of(base, urls::TAG, t))).collect(),
+        author_pages: a.authors.iter().map(|p| urls::name_page_url_of(base, urls::AUTHOR, &p.name)).collect(),
         image: a.image.clone(),
     }
 }
@@ -328,6 +397,10 @@ pub fn signature(config: &Config, target: Target) -> String {
                     c.slug, c.name, c.description, c.max_items, c.ttl_minutes, c.language
                 ));
             }
+        }
+        Target::Tag(_) | Target::Author(_) => {
+            let (kind, name) = target.name().unwrap_or_default();
+            text.push_str(&format!("{kind}\n{name}\n{}\n{}\n", site.max_items, site.ttl_minutes));
         }
     }
     blake3::hash(text.as_bytes()).to_hex()[..32].to_string()

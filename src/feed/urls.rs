@@ -7,8 +7,17 @@
 //! | `{base}feeds/{slug}/archive/{YYYY-MM-DD}.{ext}` | [`archive_url`] |
 //! | `{base}c/{slug}` | [`category_page_url`] (also the Atom category scheme, [`category_scheme`]) |
 //! | `{base}articles/{id}` | [`article_page_url`] (an article without its own `url`: [`article_link`]) |
+//! | `{base}feeds/tag/{name}.{ext}`, `{base}feeds/author/{name}.{ext}` | [`feed_url`] with [`name_slug`] (archives: [`archive_url`]) |
+//! | `{base}tag/{name}`, `{base}author/{name}` | [`name_page_url`] |
 //! | `{base}feeds.opml[?format=...]` | [`opml_url`] |
 //! | `{base}zh-hant/...` | every URL above in the Traditional Chinese edition: built on [`edition_base`] |
+//!
+//! A tag or author name appears in URLs in one spelling: the percent-encoded UTF-8 of its
+//! canonical form ([`crate::model::canonical_name`]: NFC, white space folded, case and
+//! width kept), every byte but RFC 3986's unreserved ones encoded, with upper-case hex
+//! (`%E6%B9%96`, a space `%20`). [`name_of_segment`] reads the other spellings a client
+//! may send (NFD, lower-case hex, `+` for a space, unencoded characters) so that the route
+//! table can redirect them to this one.
 //!
 //! Links never depend on the request: only on `base_url`.
 
@@ -23,6 +32,16 @@ pub const ARCHIVE: &str = "archive/";
 pub const CATEGORY_PAGES: &str = "c/";
 /// The path of article pages below the base URL.
 pub const ARTICLE_PAGES: &str = "articles/";
+/// The path segment of tag feeds (below [`FEEDS`]) and pages, and the kind word of a tag
+/// feed's id.
+pub const TAG: &str = "tag";
+/// The path segment of author feeds (below [`FEEDS`]) and pages, and the kind word of an
+/// author feed's id.
+pub const AUTHOR: &str = "author";
+/// The longest path segment read as a name: a canonical name of
+/// [`crate::model::NAME_MAX_BYTES`] encodes to three times as many characters; a client's
+/// spelling may be a little longer (NFD, spaces), never four times.
+pub const NAME_SEGMENT_MAX: usize = 4 * crate::model::NAME_MAX_BYTES;
 /// The path of the OPML list below the base URL.
 pub const OPML: &str = "feeds.opml";
 /// The path of the Traditional Chinese edition below the base URL: every document of the
@@ -66,6 +85,40 @@ pub fn article_page_url(base: &str, id: &str) -> String {
     format!("{base}{ARTICLE_PAGES}{}", percent_encoding::utf8_percent_encode(id, PATH_SEGMENT))
 }
 
+/// The canonical path segment of a canonical name (see the module doc).
+pub fn name_segment(name: &str) -> String {
+    percent_encoding::utf8_percent_encode(name, PATH_SEGMENT).to_string()
+}
+
+/// The name a path segment spells, `+` read as a space (a form-encoded space), then
+/// percent-decoded, in its canonical form; `None` if it spells none (not UTF-8, empty,
+/// too long).
+pub fn name_of_segment(raw: &str) -> Option<String> {
+    if raw.len() > NAME_SEGMENT_MAX {
+        return None;
+    }
+    let spaced = raw.replace('+', " ");
+    let text = percent_encoding::percent_decode_str(&spaced).decode_utf8().ok()?;
+    crate::model::canonical_name(&text)
+}
+
+/// The "slug" of a tag or author feed in its URLs: `tag/{segment}` (`kind` is [`TAG`] or
+/// [`AUTHOR`]), so [`feed_url`] and [`archive_url`] build its feed and archive URLs.
+pub fn name_slug(kind: &str, name: &str) -> String {
+    format!("{kind}/{}", name_segment(name))
+}
+
+/// The URL of sihai's page of a tag or author (a canonical name).
+pub fn name_page_url(base: &str, kind: &str, name: &str) -> String {
+    format!("{base}{}", name_slug(kind, name))
+}
+
+/// The page URL of a tag or author as an article spells it: `None` when it has no
+/// canonical form (it then has no page and no feed).
+pub fn name_page_url_of(base: &str, kind: &str, raw: &str) -> Option<String> {
+    crate::model::canonical_name(raw).map(|n| name_page_url(base, kind, &n))
+}
+
 /// Where an article is read: its own `url`, else sihai's page for it.
 pub fn article_link(base: &str, article: &Article) -> String {
     article.url.clone().unwrap_or_else(|| article_page_url(base, &article.id))
@@ -102,5 +155,25 @@ mod tests {
             feed_url(&edition_base(base), "hunan", Format::Rss),
             "https://news.example.com/sihai/zh-hant/feeds/hunan.rss"
         );
+        assert_eq!(
+            feed_url(base, &name_slug(TAG, "湖南 新闻"), Format::Rss),
+            "https://news.example.com/sihai/feeds/tag/%E6%B9%96%E5%8D%97%20%E6%96%B0%E9%97%BB.rss"
+        );
+        assert_eq!(name_page_url(base, AUTHOR, "C++/x"), "https://news.example.com/sihai/author/C%2B%2B%2Fx");
+        assert_eq!(name_page_url_of(base, TAG, "  "), None);
+    }
+
+    #[test]
+    fn name_segments_read_every_spelling_of_one_name() {
+        for raw in ["%E6%B9%96%E5%8D%97", "%e6%b9%96%e5%8d%97", "湖南", "%E6%B9%96南", "+%E6%B9%96%E5%8D%97+"] {
+            assert_eq!(name_of_segment(raw).as_deref(), Some("湖南"), "{raw}");
+        }
+        assert_eq!(name_of_segment("a+b").as_deref(), Some("a b"));
+        assert_eq!(name_of_segment("a%2Bb").as_deref(), Some("a+b"));
+        assert_eq!(name_of_segment("cafe%CC%81").as_deref(), Some("caf\u{e9}"), "NFD is NFC");
+        for bad in ["", "%FF", "+", "%00", &"a".repeat(NAME_SEGMENT_MAX + 1)] {
+            assert_eq!(name_of_segment(bad), None, "{bad:?}");
+        }
+        assert_eq!(name_segment("caf\u{e9} 1"), "caf%C3%A9%201");
     }
 }

@@ -47,6 +47,7 @@ pub async fn handle(req: Request<Incoming>, state: &Arc<State>, peer: SocketAddr
         Route::Filtered(key, spec) => ready::serve(req.headers(), key, Some(spec), &view, state, peer).await,
         Route::Article(id) => article_page(id, Edition::Simplified, &req, Arc::clone(&view)).await,
         Route::TraditionalArticle(id) => article_page(id, Edition::Traditional, &req, Arc::clone(&view)).await,
+        Route::Redirect(url) => response::moved_permanently(&url),
         Route::Health => response::plain(StatusCode::OK, "ok"),
         Route::Readiness => readiness(state.clone()).await,
         Route::Metrics => metrics::serve(&req, state.clone(), peer).await,
@@ -70,6 +71,7 @@ fn refused(refusal: Refusal) -> Response<Body> {
         Refusal::NotFound => response::error(StatusCode::NOT_FOUND, "not found"),
         Refusal::NoApiRoute => response::json_error(StatusCode::NOT_FOUND, "no such API route", &[]),
         Refusal::BadFormat => response::error(StatusCode::BAD_REQUEST, "format must be rss, atom or json"),
+        Refusal::BadInclude => response::error(StatusCode::BAD_REQUEST, "include must list tags, authors or both"),
         Refusal::BadLimit(max) => {
             response::error(StatusCode::BAD_REQUEST, &format!("limit must be a whole number from 1 to {max}"))
         }
@@ -148,6 +150,7 @@ fn name(route: &Route) -> &'static str {
         | Route::Filtered(..)
         | Route::Article(_)
         | Route::TraditionalArticle(_)
+        | Route::Redirect(_)
         | Route::Health
         | Route::Readiness
         | Route::Metrics

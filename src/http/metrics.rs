@@ -50,7 +50,9 @@ pub async fn serve(req: &Request<Incoming>, state: Arc<State>, peer: SocketAddr)
     metrics.feed_subscribers.clear();
     metrics.feed_aggregator_subscribers.clear();
     metrics.feed_direct_readers.clear();
-    for (feed, day) in state.publisher.readership.today().1 {
+    // The config's feeds only (tag and author feeds are too many for series of their own:
+    // `/stats` and `/api/stats/feeds` have them).
+    for (feed, day) in state.publisher.readership.today().1.into_iter().filter(|(f, _)| !f.contains('/')) {
         let label = FeedLabel { feed };
         metrics.feed_subscribers.get_or_create(&label).set(day.subscribers() as i64);
         metrics.feed_aggregator_subscribers.get_or_create(&label).set(day.aggregator_subscribers() as i64);

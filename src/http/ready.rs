@@ -51,6 +51,9 @@ pub async fn serve(
                 Ok(Err(PublishError::NoSuchArchive)) => {
                     return response::error(StatusCode::NOT_FOUND, "no archive for that day: follow prev-archive links")
                 }
+                Ok(Err(PublishError::NoSuchFeed)) => {
+                    return response::error(StatusCode::NOT_FOUND, "no published article has that tag or author")
+                }
                 Ok(Err(e)) => return response::store_unavailable(&e.to_string()),
                 Err(_) => return response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
             }
@@ -80,7 +83,8 @@ pub async fn serve(
         response::ready(&entry, variant, coding)
     };
     if let (Representation::Feed(format), None) = (key.repr, key.archive) {
-        count_reader(headers, &answer, view.slug(key.target), variant_name(key.edition, format), state, peer);
+        let name = view.readership_name(key.target);
+        count_reader(headers, &answer, &name, variant_name(key.edition, format), state, peer);
     }
     let metrics = &state.publisher.metrics;
     if rendered {

@@ -44,6 +44,21 @@ pub fn plain(status: StatusCode, message: &str) -> Response<Body> {
     r
 }
 
+/// 301 to `location` (an absolute URL built from `base_url`): a tag's or author's URL in
+/// another spelling than the canonical one, so readers and caches keep one URL per feed.
+pub fn moved_permanently(location: &str) -> Response<Body> {
+    let mut r = error(StatusCode::MOVED_PERMANENTLY, location);
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            r.headers_mut().insert(hyper::header::LOCATION, v);
+            r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400"));
+            r
+        }
+        // A query the request carried that is no header value (it never is: hyper parsed it).
+        Err(_) => error(StatusCode::BAD_REQUEST, "bad query string"),
+    }
+}
+
 /// 405 with the methods the route allows.
 pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");

@@ -8,8 +8,12 @@
 //! | `/feeds/...?filter=...` | GET, HEAD | a feed or archive filtered (`filter`, `filterout`, `filter_title`...: `feed::filter`) |
 //! | `/zh-hant/{feeds, pages, OPML, article pages}` | GET, HEAD | the Traditional Chinese edition of each (`[site] traditional`); not the API, `/healthz`, `/readyz`, `/metrics` |
 //! | `/feeds/{slug}/archive/{YYYY-MM-DD}.{rss,atom,json}` | GET, HEAD | RFC 5005 archive of one day |
+//! | `/feeds/tag/{tag}.{rss,atom,json}[?limit=N]` | GET, HEAD | a tag's feed (404 without published articles) |
+//! | `/feeds/tag/{tag}/archive/{YYYY-MM-DD}.{rss,atom,json}` | GET, HEAD | RFC 5005 archive of one day of a tag |
+//! | `/feeds/author/{name}.{rss,atom,json}[?limit=N]`, `.../archive/{day}.{ext}` | GET, HEAD | an author's feed and archives |
 //! | `/c/{slug}` | GET, HEAD | a category's page |
-//! | `/feeds.opml[?format=atom\|json]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree |
+//! | `/tag/{tag}`, `/author/{name}` | GET, HEAD | a tag's or author's page |
+//! | `/feeds.opml[?format=atom\|json][&include=tags,authors]` | GET, HEAD | OPML 2.0 list of every feed, nested as the tree (`include`: also the feeds of the most used tags and authors, at most 100 each) |
 //! | `/articles/{id}` | GET, HEAD | an article's own page |
 //! | `/healthz` | GET, HEAD | the process answers (no token, no store read) |
 //! | `/readyz` | GET, HEAD | the store answers and the disk guard is not tripped |
@@ -22,9 +26,13 @@
 //! | `/api/export` | GET, HEAD | every record as JSON Lines (a backup) |
 //!
 //! A path that names a feed, page or archive is checked against the config here (an
-//! unknown slug is 404, a bad `?limit` or `filter*` parameter 400) before the method is;
-//! API query parameters are read by their handlers, after authentication. Query strings
-//! are read by [`param`] and [`params`] alone.
+//! unknown slug is 404, a bad `?limit` or `filter*` parameter 400) before the method is; a
+//! tag or author name in any spelling but the canonical one (`feed::urls`: percent-encoded
+//! NFC, upper-case hex) is a 301 to the canonical URL (the query kept), a name over
+//! `model::NAME_MAX_BYTES` is 404 without a store read, and whether a name has articles
+//! is the render's to find (404 if none); API query parameters are read by their
+//! handlers, after authentication. Query strings are read by [`param`] and [`params`]
+//! alone. Tag and author feeds take no `filter*` parameters.
 //!
 //! The edition is a path prefix rather than a parameter: each edition of a document has
 //! one URL, which proxies and browsers cache by without being told about a `Vary` or a
@@ -38,11 +46,15 @@ use hyper::Method;
 use percent_encoding::percent_decode_str;
 
 use crate::feed::filter::{FilterError, FilterSpec};
-use crate::feed::urls::{ARCHIVE, ARTICLE_PAGES, CATEGORY_PAGES, FEEDS, OPML, TRADITIONAL};
-use crate::feed::{Format, Target};
+use crate::feed::urls::{self, ARCHIVE, ARTICLE_PAGES, AUTHOR, CATEGORY_PAGES, FEEDS, OPML, TAG, TRADITIONAL};
+use crate::feed::{Format, Name, Target};
 use crate::publish::{Edition, Key, Representation, View};
 
 /// What a request path names.
+// `Ready` holds a `Key` of about 270 bytes (a tag or author name is kept inline so keys stay
+// `Copy`): one `Route` lives per request on the stack, where boxing it would cost an
+// allocation on every feed request, the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// A feed, archive or page the publisher keeps ready.
@@ -54,6 +66,8 @@ pub enum Route {
     Article(String),
     /// An article's own page in the Traditional edition (`/zh-hant/articles/{id}`).
     TraditionalArticle(String),
+    /// 301 to this absolute URL: the canonical spelling of a tag or author URL.
+    Redirect(String),
     /// `/healthz`: the process answers.
     Health,
     /// `/readyz`: the store answers and writes are not refused for a full disk.
@@ -89,6 +103,8 @@ pub enum Refusal {
     BadFormat,
     /// A `filter*` parameter refused (unknown, repeated, too long, not a pattern).
     BadFilter(FilterError),
+    /// `/feeds.opml?include=` naming something but `tags` and `authors`.
+    BadInclude,
 }
 
 impl Route {
@@ -108,6 +124,11 @@ impl Route {
                 Route::Ready(key) => Ok(Route::Ready(edition(key))),
                 Route::Filtered(key, spec) => Ok(Route::Filtered(edition(key), spec)),
                 Route::Article(id) => Ok(Route::TraditionalArticle(id)),
+                // A tag or author name's other spelling: to the canonical URL of the edition.
+                Route::Redirect(url) => {
+                    let base = view.base();
+                    Ok(Route::Redirect(url.replacen(base, &urls::edition_base(base), 1)))
+                }
                 _ => Err(Refusal::NotFound),
             };
         }
@@ -122,9 +143,16 @@ impl Route {
                 None => Format::Rss,
                 Some(f) => Format::from_extension(&f).ok_or(Refusal::BadFormat)?,
             };
-            return ready(Key::current(Target::All, Representation::Opml(format)));
+            let include = match param(query, "include") {
+                None => Default::default(),
+                Some(list) => crate::feed::opml::Include::parse(&list).ok_or(Refusal::BadInclude)?,
+            };
+            return ready(Key::current(Target::All, Representation::Opml(format, include)));
         }
         if let Some(rest) = path.strip_prefix(FEEDS) {
+            if let Some(named) = named_feed(rest, query, view)? {
+                return Ok(named);
+            }
             return match feed(rest, query, view)? {
                 (key, None) => Ok(Route::Ready(key)),
                 (key, Some(spec)) => Ok(Route::Filtered(Key { filter: Some(spec.id()), ..key }, spec)),
@@ -139,6 +167,13 @@ impl Route {
         }
         if let Some(feed) = path.strip_prefix("stats/").and_then(segment) {
             return Ok(Route::StatsFeed(feed));
+        }
+        if let Some((kind, raw)) = named(path) {
+            let (target, canonical) = name_target(kind, raw)?;
+            if raw != canonical {
+                return Ok(redirect(urls::name_page_url(view.base(), kind, target_name(&target)), query));
+            }
+            return ready(Key::current(target, Representation::Page));
         }
         if let Some(slug) = path.strip_prefix(CATEGORY_PAGES) {
             let target = view.target(slug).filter(|t| *t != Target::All).ok_or(Refusal::NotFound)?;
@@ -172,6 +207,7 @@ impl Route {
                 | Route::Filtered(..)
                 | Route::Article(_)
                 | Route::TraditionalArticle(_)
+                | Route::Redirect(_)
                 | Route::Health
                 | Route::Readiness
                 | Route::Metrics
@@ -207,6 +243,57 @@ fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<(Key, Option<Fil
     let limit = if archive.is_some() { None } else { limit(query, view.max_items(target))? };
     let spec = FilterSpec::from_params(params(query)).map_err(Refusal::BadFilter)?;
     Ok((Key { limit, archive, ..Key::current(target, Representation::Feed(format)) }, spec))
+}
+
+/// `tag/{raw}` or `author/{raw}` (a page path, or a feed path below `feeds/`): the kind
+/// word and the raw segment(s) after it.
+fn named(path: &str) -> Option<(&'static str, &str)> {
+    [TAG, AUTHOR].into_iter().find_map(|kind| path.strip_prefix(kind)?.strip_prefix('/').map(|raw| (kind, raw)))
+}
+
+/// The target a raw name segment names, and that name's canonical segment.
+fn name_target(kind: &str, raw: &str) -> Result<(Target, String), Refusal> {
+    let canonical = urls::name_of_segment(raw).ok_or(Refusal::NotFound)?;
+    let name = Name::new(&canonical).ok_or(Refusal::NotFound)?;
+    let target = if kind == TAG { Target::Tag(name) } else { Target::Author(name) };
+    Ok((target, urls::name_segment(&canonical)))
+}
+
+/// The name of a tag or author target (empty for others, which never get here).
+fn target_name(target: &Target) -> &str {
+    target.name().map_or("", |(_, n)| n)
+}
+
+/// A 301 to `url` with the request's query, if any.
+fn redirect(url: String, query: Option<&str>) -> Route {
+    match query {
+        Some(q) if !q.is_empty() => Route::Redirect(format!("{url}?{q}")),
+        _ => Route::Redirect(url),
+    }
+}
+
+/// `/feeds/tag/{raw}.{ext}`, `/feeds/author/{raw}.{ext}` and their archives
+/// (`{raw}/archive/{YYYY-MM-DD}.{ext}`); `None` if `rest` is not below `tag/` or
+/// `author/` (the slugs `tag` and `author` are reserved for this).
+fn named_feed(rest: &str, query: Option<&str>, view: &View) -> Result<Option<Route>, Refusal> {
+    let Some((kind, named)) = named(rest) else { return Ok(None) };
+    let (name, ext) = named.rsplit_once('.').ok_or(Refusal::NotFound)?;
+    let format = Format::from_extension(ext).ok_or(Refusal::NotFound)?;
+    let (raw, archive) = match name.split_once('/') {
+        None => (name, None),
+        Some((raw, rest)) => (raw, Some(archive_day(rest)?)),
+    };
+    let (target, canonical) = name_target(kind, raw)?;
+    if raw != canonical {
+        let slug = urls::name_slug(kind, target_name(&target));
+        let url = match archive {
+            None => urls::feed_url(view.base(), &slug, format),
+            Some(day) => urls::archive_url(view.base(), &slug, &day.to_string(), format),
+        };
+        return Ok(Some(redirect(url, query)));
+    }
+    let limit = if archive.is_some() { None } else { limit(query, view.max_items(target))? };
+    Ok(Some(Route::Ready(Key { limit, archive, ..Key::current(target, Representation::Feed(format)) })))
 }
 
 /// `archive/{YYYY-MM-DD}`: only the canonical spelling names an archive (one URL per
@@ -256,6 +343,8 @@ pub fn probe(s: &str) {
     let _ = param(Some(s), "limit");
     let _ = FilterSpec::from_params(params(Some(s))).map(|spec| spec.map(|s| s.compile().map(|f| f.query().len())));
     let _ = segment(s);
+    let _ = named(s);
+    let _ = name_target(TAG, s);
 }
 
 #[cfg(test)]
@@ -283,6 +372,23 @@ mod tests {
         assert!(Route::ApiArticle("x".into()).allows(&Method::DELETE));
         assert!(Route::ApiStats.allows(&Method::HEAD) && !Route::ApiStats.allows(&Method::PUT));
         assert!(Route::Article("x".into()).allows(&Method::GET) && !Route::Article("x".into()).allows(&Method::POST));
+    }
+
+    #[test]
+    fn names_in_paths_and_their_canonical_segments() {
+        assert_eq!(named("tag/%E6%B9%96.rss"), Some((TAG, "%E6%B9%96.rss")));
+        assert_eq!(named("author/x"), Some((AUTHOR, "x")));
+        assert_eq!(named("tags/x"), None);
+        assert_eq!(named("tag"), None);
+        let (target, canonical) = name_target(TAG, "%e6%b9%96+%E5%8D%97").unwrap();
+        assert_eq!(target_name(&target), "湖 南");
+        assert_eq!(canonical, "%E6%B9%96%20%E5%8D%97");
+        assert!(matches!(name_target(AUTHOR, "x").unwrap().0, Target::Author(_)));
+        for bad in ["", "%FF", "+", &"%E6%B9%96".repeat(100)] {
+            assert_eq!(name_target(TAG, bad).map(|_| ()), Err(Refusal::NotFound), "{bad}");
+        }
+        assert_eq!(redirect("u".into(), Some("limit=3")), Route::Redirect("u?limit=3".into()));
+        assert_eq!(redirect("u".into(), Some("")), Route::Redirect("u".into()));
     }
 
     #[test]

@@ -17,8 +17,8 @@
 //! nothing (archive days without articles) hold no memory either.
 //!
 //! **Who goes first** when an insertion or a compression would pass the budget: `?limit`
-//! variants, archives and filtered feeds (keys a client can multiply without end, each a
-//! render away)
+//! variants, archives, filtered feeds, and tag and author feeds and pages (keys a client
+//! can multiply without end, each a render away)
 //! all go before any current feed, page, front page or OPML list (a few per category, what
 //! readers poll). Within each of those two tiers, the least recently used goes first. A
 //! request stamps its entry with the cache's clock (one atomic store, skipped when the
@@ -151,12 +151,13 @@ pub(super) fn entry(body: Vec<u8>, content_type: &'static str, last_modified: i6
 pub enum Representation {
     /// `/feeds/{slug}.{rss,atom,json}`
     Feed(Format),
-    /// `/c/{slug}`: a category's page.
+    /// `/c/{slug}`, `/tag/{name}`, `/author/{name}`: a category's, tag's or author's page.
     Page,
     /// `/`: the site's front page with the category tree.
     Home,
-    /// `/feeds.opml`: every feed in one format, nested as the tree.
-    Opml(Format),
+    /// `/feeds.opml`: every feed in one format, nested as the tree (with `?include=`, the
+    /// most used tags' and authors' feeds too).
+    Opml(Format, crate::feed::opml::Include),
 }
 
 /// Which script a document is written in: the site's own, or its Traditional Chinese
@@ -212,9 +213,12 @@ const EXTRA: usize = 0;
 /// The eviction tier of current feeds, pages, the front page and OPML: they go last.
 const CURRENT: usize = 1;
 
-/// Which tier a key's entry is evicted in.
+/// Which tier a key's entry is evicted in. Tag and author feeds and pages go with the
+/// variants: their keys are chosen by clients too (a store holds as many names as its
+/// articles have tags), so a crawl of them must not push out the category feeds readers
+/// poll.
 fn tier(key: &Key) -> usize {
-    if key.limit.is_some() || key.archive.is_some() || key.filter.is_some() {
+    if key.limit.is_some() || key.archive.is_some() || key.filter.is_some() || key.target.name().is_some() {
         EXTRA
     } else {
         CURRENT
@@ -435,6 +439,8 @@ impl Cache {
     /// Drops every representation of these feeds.
     pub(super) fn drop_feeds(&self, targets: &[Target]) {
         let mut slots = self.lock();
+        // A write through the API may touch thousands of tags: a set keeps this one pass.
+        let targets: std::collections::HashSet<&Target> = targets.iter().collect();
         let dropped: Vec<Key> = slots.map.keys().filter(|k| targets.contains(&k.target)).copied().collect();
         for key in &dropped {
             slots.remove(key);
@@ -457,6 +463,17 @@ mod tests {
 
     fn variant(n: usize) -> Key {
         Key { limit: Some(n), ..current(0) }
+    }
+
+    #[test]
+    fn tag_and_author_feeds_are_evicted_with_the_variants() {
+        let name = crate::feed::Name::new("湖南").unwrap();
+        for target in [Target::Tag(name), Target::Author(name)] {
+            assert_eq!(tier(&Key::current(target, Representation::Feed(Format::Rss))), EXTRA);
+            assert_eq!(tier(&Key::current(target, Representation::Page)), EXTRA);
+        }
+        assert_eq!(tier(&current(0)), CURRENT);
+        assert_eq!(tier(&variant(3)), EXTRA);
     }
 
     fn archive(day: u32) -> Key {

@@ -21,7 +21,7 @@ mod readership;
 mod render;
 mod scheduler;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
@@ -33,7 +33,7 @@ use crate::encoding::Encoding;
 use crate::feed::{self, Format, Target};
 use crate::metrics::Metrics;
 use crate::model::{Article, StoredArticle};
-use crate::store::{Store, StoreError, Written};
+use crate::store::{Store, StoreError, Touched, Written};
 use crate::time::now;
 use crate::websub::WebSub;
 use cache::Cache;
@@ -52,6 +52,8 @@ pub enum PublishError {
     Render(String),
     /// An archive day without articles: there is no such document.
     NoSuchArchive,
+    /// A tag or author without published articles: there is no such feed or page.
+    NoSuchFeed,
 }
 
 impl std::fmt::Display for PublishError {
@@ -60,6 +62,7 @@ impl std::fmt::Display for PublishError {
             PublishError::Store(e) => write!(f, "{e}"),
             PublishError::Render(e) => write!(f, "rendering failed: {e}"),
             PublishError::NoSuchArchive => write!(f, "no such archive"),
+            PublishError::NoSuchFeed => write!(f, "no such feed"),
         }
     }
 }
@@ -203,18 +206,22 @@ impl Publisher {
         self.view.load().cache.bytes()
     }
 
-    /// Drops the ready copies of the feeds showing these categories (each, its ancestors,
-    /// and the site feed): the next request for them renders from the store.
-    pub fn invalidate(&self, touched: &BTreeSet<String>) {
+    /// Drops the ready copies of the feeds a write changed: those showing the touched
+    /// categories (each, its ancestors, and the site feed), and the touched tags' and
+    /// authors' (their feeds, archives and pages), and nothing else: the next request for
+    /// them renders from the store.
+    pub fn invalidate(&self, touched: &Touched) {
         let view = self.view.load();
         let cats = &view.config.categories;
         let mut targets = vec![Target::All];
-        for slug in touched {
+        for slug in &touched.categories {
             if let Some(i) = cats.by_slug(slug) {
                 targets.push(Target::Category(i));
                 targets.extend(cats.ancestors(i).into_iter().map(Target::Category));
             }
         }
+        targets.extend(touched.tags.iter().filter_map(|t| feed::Name::new(t)).map(Target::Tag));
+        targets.extend(touched.authors.iter().filter_map(|a| feed::Name::new(a)).map(Target::Author));
         view.cache.drop_feeds(&targets);
         {
             let mut converted = view.converted.lock().unwrap_or_else(|p| p.into_inner());
@@ -232,7 +239,10 @@ impl Publisher {
             .flat_map(|base| {
                 let view = &view;
                 targets.iter().flat_map(move |&t| {
-                    let slug = view.slug(t).to_string();
+                    let slug = match t.name() {
+                        Some((kind, name)) => feed::urls::name_slug(kind, name),
+                        None => view.slug(t).to_string(),
+                    };
                     Format::ALL.into_iter().map(move |f| feed::urls::feed_url(base, &slug, f))
                 })
             })
@@ -288,7 +298,8 @@ impl Publisher {
         if !touched.is_empty() {
             self.invalidate(&touched);
             self.store.sync()?;
-            tracing::info!("released scheduled articles in {}", touched.iter().cloned().collect::<Vec<_>>().join(", "));
+            let slugs: Vec<&str> = touched.categories.iter().map(String::as_str).collect();
+            tracing::info!("released scheduled articles in {}", slugs.join(", "));
         }
         self.store.next_due(now)
     }
@@ -335,6 +346,11 @@ impl View {
         &self.config
     }
 
+    /// The site's `base_url`, which every public URL starts with.
+    pub fn base(&self) -> &str {
+        self.config.site.base_url.as_str()
+    }
+
     /// The feed a slug names in URLs (`all` or a category slug).
     pub fn target(&self, slug: &str) -> Option<Target> {
         if slug == ALL {
@@ -346,7 +362,7 @@ impl View {
     /// The most items the feed shows (the bound of `?limit`).
     pub fn max_items(&self, target: Target) -> usize {
         match target {
-            Target::All => self.config.site.max_items,
+            Target::All | Target::Tag(_) | Target::Author(_) => self.config.site.max_items,
             Target::Category(i) => self.config.categories.list[i].max_items,
         }
     }
@@ -389,6 +405,6 @@ impl View {
         after: Option<&str>,
     ) -> Result<(Vec<StoredArticle>, Option<String>), StoreError> {
         let subtree = self.subtree_slugs(target);
-        self.store.page(scope(&subtree), limit, now(), after)
+        self.store.page(scope(&target, &subtree), limit, now(), after)
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::Batch;
 use super::keys::{
     self, article_key, decode_article, decode_instant, encode, encode_article, guid_key, id_of, index_keys, meta_key,
-    published_of, RELEASED_KEY,
+    name_keys, published_of, Facet, RELEASED_KEY,
 };
 use super::{FeedMeta, Store, StoreError, SCHEMA_VERSION};
 use crate::model::StoredArticle;
@@ -113,6 +113,9 @@ impl Store {
                         batch.insert(key, []);
                         indexed.insert(slug.clone());
                     }
+                    for (_, _, key) in name_keys(a) {
+                        batch.insert(key, []);
+                    }
                 }
             }
         }
@@ -158,6 +161,11 @@ impl Store {
                     problems.push(format!("article {id:?}: its index entry in category {slug:?} is missing"));
                 }
             }
+            for (facet, name, key) in name_keys(&a) {
+                if !self.engine.contains(key)? {
+                    problems.push(format!("article {id:?}: its index entry for {} {name:?} is missing", facet.word()));
+                }
+            }
         }
         let mut entries = 0usize;
         for item in self.engine.scan_prefix(keys::INDEX) {
@@ -179,6 +187,30 @@ impl Store {
                     problems.push(format!("index entry for {id:?} in {slug:?}, not one of its categories"))
                 }
                 Some(_) => {}
+            }
+        }
+        for facet in Facet::ALL {
+            for item in self.engine.scan_prefix(facet.prefix()) {
+                let (k, _) = item?;
+                entries += 1;
+                let Some((name, suffix)) = keys::split_name_key(&k[facet.prefix().len()..]) else {
+                    problems.push(format!("{} index key without a name end: {k:?}", facet.word()));
+                    continue;
+                };
+                let name = String::from_utf8_lossy(name).into_owned();
+                let published = published_of(suffix)?;
+                let id = id_of(suffix);
+                match self.get(&id)? {
+                    None => problems.push(format!("{} index entry for {id:?} has no article", facet.word())),
+                    Some(a) if a.article.published != published => {
+                        problems.push(format!("{} index entry for {id:?} has a stale time", facet.word()))
+                    }
+                    Some(a) if !facet.names(&a).contains(&name) => problems.push(format!(
+                        "{} index entry for {id:?} under {name:?}, which the article no longer has",
+                        facet.word()
+                    )),
+                    Some(_) => {}
+                }
             }
         }
         for (canonical, ids) in spellings.into_iter().filter(|(_, ids)| ids.len() > 1) {

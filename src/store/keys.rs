@@ -7,6 +7,8 @@
 //! | `a/{id}` | the [`StoredArticle`] (with its GUID), zstd-compressed JSON behind a format byte |
 //! | `g/{id}` | the tombstone of a deleted id: its GUID, so a returning id gets it back |
 //! | `c/{slug}\0{newest-first time}{id}` | category index entry (the article's own categories) |
+//! | `t/{tag}\0{newest-first time}{id}` | tag index entry (each canonical tag name, [`crate::model::canonical_name`]) |
+//! | `u/{author}\0{newest-first time}{id}` | author index entry (each canonical author name) |
 //! | `m/{slug}` | `FeedMeta` of a category feed (`all` for the site feed) |
 //!
 //! "Newest-first time" is `u64::MAX - published`, big-endian, so a forward range scan
@@ -29,6 +31,10 @@ pub(super) const ARTICLES: &[u8] = b"a/";
 pub(super) const TOMBSTONES: &[u8] = b"g/";
 /// Prefix of the category indexes.
 pub(super) const INDEX: &[u8] = b"c/";
+/// Prefix of the tag indexes (schema 4).
+pub(super) const TAGS: &[u8] = b"t/";
+/// Prefix of the author indexes (schema 4).
+pub(super) const AUTHORS: &[u8] = b"u/";
 /// Prefix of feed records.
 pub(super) const FEEDS: &[u8] = b"m/";
 /// Prefix of schema 2's whole-site index (removed by the upgrade to schema 3).
@@ -62,6 +68,72 @@ pub(super) fn category_prefix(slug: &str) -> Vec<u8> {
 pub(super) fn index_keys(a: &StoredArticle) -> impl Iterator<Item = (&String, Vec<u8>)> {
     let suffix = index_suffix(a.article.published, &a.article.id);
     a.article.categories.iter().map(move |slug| (slug, with_suffix(category_prefix(slug), &suffix)))
+}
+
+/// Which name index: tags or authors. Their keys are laid out as the category index's,
+/// under their own prefix, so every listing (newest, pages, archives) reads them alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Facet {
+    /// `t/`: an article's tags.
+    Tag,
+    /// `u/`: an article's authors.
+    Author,
+}
+
+impl Facet {
+    /// Both facets, for checks and upgrades.
+    pub(super) const ALL: [Facet; 2] = [Facet::Tag, Facet::Author];
+
+    /// The key prefix of this facet's indexes.
+    pub(super) fn prefix(self) -> &'static [u8] {
+        match self {
+            Facet::Tag => TAGS,
+            Facet::Author => AUTHORS,
+        }
+    }
+
+    /// The word for it in messages.
+    pub(super) fn word(self) -> &'static str {
+        match self {
+            Facet::Tag => "tag",
+            Facet::Author => "author",
+        }
+    }
+
+    /// The canonical names an article is indexed under in this facet.
+    pub(super) fn names(self, a: &StoredArticle) -> Vec<String> {
+        match self {
+            Facet::Tag => a.tag_names(),
+            Facet::Author => a.author_names(),
+        }
+    }
+}
+
+/// The prefix of one name's index range (`t/{name}\0` or `u/{name}\0`).
+pub(super) fn name_prefix(facet: Facet, name: &str) -> Vec<u8> {
+    let mut k = with_suffix(facet.prefix().to_vec(), name.as_bytes());
+    k.push(0);
+    k
+}
+
+/// The tag and author index keys of a stored article: one per canonical name, with its
+/// facet and name.
+pub(super) fn name_keys(a: &StoredArticle) -> Vec<(Facet, String, Vec<u8>)> {
+    let suffix = index_suffix(a.article.published, &a.article.id);
+    let mut out = Vec::new();
+    for facet in Facet::ALL {
+        for name in facet.names(a) {
+            let key = with_suffix(name_prefix(facet, &name), &suffix);
+            out.push((facet, name, key));
+        }
+    }
+    out
+}
+
+/// Splits a tag or author index key (without its facet prefix) into name and suffix.
+pub(super) fn split_name_key(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let nul = rest.iter().position(|&b| b == 0)?;
+    Some((&rest[..nul], &rest[nul + 1..]))
 }
 
 /// Splits an index key into its slug and suffix; `None` if it is not one.
@@ -172,6 +244,19 @@ pub(super) fn legacy_spelling(id: &str) -> Option<String> {
 /// apart from every article GUID, whose ids have theirs percent-encoded).
 pub fn mint_feed_id(tag_authority: &str, slug: &str) -> String {
     format!("tag:{tag_authority}:feeds/{slug}")
+}
+
+/// The Atom id of a tag's or author's feed (`kind` is `tag` or `author`), derived from the
+/// site feed's stored id (`tag:{authority}:feeds/all` -> `tag:{authority}:feeds/tag/{name}`,
+/// the name percent-encoded as in GUIDs): as stable as the site's id, which is read back
+/// from the store, without a stored record per tag (one more key per tag written on every
+/// write to it would cost what the index itself costs).
+pub fn name_feed_id(site_feed_id: &str, kind: &str, name: &str) -> String {
+    let enc = percent_encoding::utf8_percent_encode(name, TAG_SPECIFIC);
+    match site_feed_id.strip_suffix(crate::config::SITE_SLUG) {
+        Some(base) if base.ends_with('/') => format!("{base}{kind}/{enc}"),
+        _ => format!("{site_feed_id}/{kind}/{enc}"),
+    }
 }
 
 /// Format tag of a zstd-compressed JSON article record.

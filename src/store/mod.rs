@@ -38,11 +38,13 @@ use keys::SCHEMA_KEY;
 
 pub use engine::DEFAULT_CACHE_BYTES;
 pub use export::ExportRecord;
-pub use keys::{mint_feed_id, mint_guid};
+pub use keys::{mint_feed_id, mint_guid, name_feed_id};
 pub use write::PreparedArticles;
 
-/// The on-disk format this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
+/// The on-disk format this build reads and writes (4: tag and author indexes).
+pub const SCHEMA_VERSION: u32 = 4;
+/// The schema before the tag and author indexes: upgraded when opened (they are built).
+const SCHEMA_WITHOUT_NAMES: u32 = 3;
 /// The schema before the whole-site index was dropped: upgraded when opened.
 const SCHEMA_WITH_SITE_INDEX: u32 = 2;
 /// A file beside sled's, written once the store exists: if sled ever opens this
@@ -114,6 +116,10 @@ pub enum Scope<'a> {
     Site,
     /// These category slugs (a feed's subtree).
     Categories(&'a [&'a str]),
+    /// The articles with this tag (its canonical name, [`crate::model::canonical_name`]).
+    Tag(&'a str),
+    /// The articles by this author (the canonical name).
+    Author(&'a str),
 }
 
 /// What the store keeps about one feed.
@@ -152,13 +158,32 @@ pub struct Written {
     pub status: WriteStatus,
 }
 
-/// What a write did: per article, and which categories' feeds it changed.
+/// What a write did: per article, and which feeds it changed.
 #[derive(Debug, Clone, Default)]
 pub struct WriteReport {
     /// One per input article, in order.
     pub written: Vec<Written>,
+    /// The feeds it changed.
+    pub touched: Touched,
+}
+
+/// The feeds a write changed, so that the publisher drops exactly those (and re-renders
+/// nothing else): an article entering or leaving a feed, or changing in it, touches it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
     /// Slugs of the categories whose feeds changed (the site feed changed if any did).
-    pub touched: BTreeSet<String>,
+    pub categories: BTreeSet<String>,
+    /// Canonical names of the tags whose feeds changed.
+    pub tags: BTreeSet<String>,
+    /// Canonical names of the authors whose feeds changed.
+    pub authors: BTreeSet<String>,
+}
+
+impl Touched {
+    /// Whether no feed changed.
+    pub fn is_empty(&self) -> bool {
+        self.categories.is_empty() && self.tags.is_empty() && self.authors.is_empty()
+    }
 }
 
 /// A handle on the open store. Reads run concurrently; writes are serialized.
@@ -240,7 +265,11 @@ impl Store {
                 }
                 Ok(())
             }
-            Some(v) if v.as_ref() == SCHEMA_WITH_SITE_INDEX.to_string().as_bytes() => self.upgrade_from_2(),
+            Some(v) if v.as_ref() == SCHEMA_WITH_SITE_INDEX.to_string().as_bytes() => {
+                self.upgrade_from_2()?;
+                self.upgrade_from_3()
+            }
+            Some(v) if v.as_ref() == SCHEMA_WITHOUT_NAMES.to_string().as_bytes() => self.upgrade_from_3(),
             Some(v) => Err(StoreError::Schema {
                 path: self.path().to_path_buf(),
                 found: String::from_utf8_lossy(&v).into_owned(),
@@ -256,8 +285,9 @@ impl Store {
         }
     }
 
-    /// Schema 2 to 3: drops the whole-site index (`p/`), in batches, then records the new
-    /// schema. Interrupted, it resumes at the next open (the schema still says 2).
+    /// Schema 2 to 3: drops the whole-site index (`p/`), in batches, then records schema 3
+    /// (and [`Store::upgrade_from_3`] goes on). Interrupted, it resumes at the next open
+    /// (the schema still says 2).
     fn upgrade_from_2(&self) -> Result<(), StoreError> {
         let mut dropped = 0usize;
         loop {
@@ -273,10 +303,52 @@ impl Store {
             self.engine.apply(batch)?;
             dropped += n;
         }
+        self.engine.insert(SCHEMA_KEY, SCHEMA_WITHOUT_NAMES.to_string().as_bytes())?;
+        self.flush()?;
+        tracing::info!("store upgraded from schema 2 to 3: dropped the whole-site index ({dropped} keys)");
+        Ok(())
+    }
+
+    /// Schema 3 to 4: builds the tag and author indexes from the article records, 10,000
+    /// articles a batch, then records schema 4. Writing an index key that exists changes
+    /// nothing, so an interrupted upgrade (the schema still says 3) starts over at the next
+    /// open and ends with the same keys. One read of every record, once per store.
+    fn upgrade_from_3(&self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let (mut articles, mut entries) = (0usize, 0usize);
+        let mut batch = engine::Batch::default();
+        let mut in_batch = 0;
+        for item in self.engine.scan_prefix(keys::ARTICLES) {
+            let (k, v) = item?;
+            // An unreadable record has no names to index; `sihai check-store` reports it,
+            // as it did before the upgrade (refusing to open would hide it behind an error).
+            let a = match keys::decode_article(&v) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(
+                        "upgrade: article under {:?} unreadable, not indexed: {e}",
+                        String::from_utf8_lossy(&k)
+                    );
+                    continue;
+                }
+            };
+            for (_, _, key) in keys::name_keys(&a) {
+                batch.insert(key, []);
+                entries += 1;
+            }
+            articles += 1;
+            in_batch += 1;
+            if in_batch == 10_000 {
+                self.engine.apply(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
+        }
+        self.engine.apply(batch)?;
         self.engine.insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
         self.flush()?;
         tracing::info!(
-            "store upgraded from schema 2 to {SCHEMA_VERSION}: dropped the whole-site index ({dropped} keys)"
+            "store upgraded from schema 3 to {SCHEMA_VERSION}: indexed the tags and authors of {articles} articles ({entries} keys) in {:.1} s",
+            started.elapsed().as_secs_f64()
         );
         self.write_marker()
     }

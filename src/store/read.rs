@@ -97,6 +97,8 @@ impl Store {
                 self.slugs.read().unwrap_or_else(|p| p.into_inner()).iter().map(|s| category_prefix(s)).collect()
             }
             Scope::Categories(s) => s.iter().map(|slug| category_prefix(slug)).collect(),
+            Scope::Tag(name) => vec![keys::name_prefix(keys::Facet::Tag, name)],
+            Scope::Author(name) => vec![keys::name_prefix(keys::Facet::Author, name)],
         }
     }
 

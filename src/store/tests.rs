@@ -45,7 +45,7 @@ fn upsert_reports_created_updated_unchanged_and_keeps_guid() {
     let mut edited = article("a", 100, &["y"]);
     edited.title = "new".into();
     let report = s.upsert(vec![edited], 3000, "other.example,2027").unwrap();
-    assert_eq!(report.touched.iter().collect::<Vec<_>>(), ["x", "y"], "left x, entered y");
+    assert_eq!(report.touched.categories.iter().collect::<Vec<_>>(), ["x", "y"], "left x, entered y");
     let w = report.written;
     assert_eq!((w[0].status, w[0].guid.as_str()), (WriteStatus::Updated, "tag:t.example,2026:a"));
     let a = s.get("a").unwrap().unwrap();
@@ -100,7 +100,7 @@ fn newest_merges_categories_dedupes_and_orders_ties_by_id() {
 fn delete_keeps_the_guid_for_a_returning_id() {
     let (_d, s) = open();
     s.upsert(vec![article("a", 100, &["x"])], 1000, "old.example,2020").unwrap();
-    assert_eq!(s.delete("a", 2000).unwrap().unwrap().into_iter().collect::<Vec<_>>(), ["x"]);
+    assert_eq!(s.delete("a", 2000).unwrap().unwrap().categories.into_iter().collect::<Vec<_>>(), ["x"]);
     assert!(s.delete("a", 2000).unwrap().is_none());
     assert!(s.get("a").unwrap().is_none());
     assert_eq!(s.count_prefix("c/"), 0);
@@ -156,7 +156,7 @@ fn scheduled_articles_change_feeds_when_due_not_when_stored() {
     assert_eq!(s.next_due(100).unwrap(), Some(200));
     assert!(s.newest(Scope::Categories(&["x"]), 10, 150).unwrap().is_empty());
     assert!(s.release_due(150).unwrap().is_empty());
-    assert_eq!(s.release_due(250).unwrap().into_iter().collect::<Vec<_>>(), ["x"]);
+    assert_eq!(s.release_due(250).unwrap().categories.into_iter().collect::<Vec<_>>(), ["x"]);
     assert_eq!(s.feed_meta("x").unwrap().unwrap().changed, 200, "the change time is the due time");
     assert_eq!(s.feed_meta(ALL).unwrap().unwrap().changed, 200);
     assert_eq!(ids(&s.newest(Scope::Categories(&["x"]), 10, 250).unwrap()), vec!["soon"]);
@@ -208,7 +208,7 @@ fn a_schema_2_store_loses_its_site_index_and_keeps_everything_else() {
     }
     let s = Store::open(&path, 8 << 20).unwrap();
     assert_eq!(s.count_prefix("p/"), 0);
-    assert_eq!(s.engine.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), b"3");
+    assert_eq!(s.engine.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_string().as_bytes());
     assert!(s.verify().unwrap().is_empty());
     // The site's listing merges the categories found at open.
     assert_eq!(ids(&s.newest(Scope::Site, 10, 1000).unwrap()), vec!["b", "a"]);
@@ -274,7 +274,7 @@ fn concurrent_durable_writers_share_commits_and_each_gets_its_own_answer() {
                         assert_eq!(report.written[0].id, format!("t{t}-{i}"));
                         assert_eq!(report.written[0].status, WriteStatus::Created);
                         assert_eq!(report.written[1].id, "shared");
-                        assert!(report.touched.contains("hunan"));
+                        assert!(report.touched.categories.contains("hunan"));
                         report.written[1].status
                     })
                     .collect::<Vec<_>>()
@@ -345,4 +345,148 @@ fn an_id_stored_decomposed_before_ids_were_canonical_is_updated_in_place_with_it
     // A lookup by the canonical spelling finds a record still stored decomposed.
     s.upsert(vec![article("o\u{308}l", 100, &["x"])], 3000, "old.example,2020").unwrap();
     assert_eq!(s.stored_id("öl").unwrap().as_deref(), Some("o\u{308}l"));
+}
+
+fn tagged(id: &str, published: i64, tags: &[&str], author: &str) -> Article {
+    Article {
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        authors: vec![Author { name: author.into(), email: None, uri: None }],
+        ..article(id, published, &["x"])
+    }
+}
+
+fn tag(s: &Store, name: &str) -> Vec<String> {
+    s.newest(Scope::Tag(name), 10, 10_000).unwrap().into_iter().map(|a| a.article.id).collect()
+}
+
+fn by(s: &Store, name: &str) -> Vec<String> {
+    s.newest(Scope::Author(name), 10, 10_000).unwrap().into_iter().map(|a| a.article.id).collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[test]
+fn tag_and_author_indexes_follow_every_upsert_and_delete_exactly() {
+    let (_d, s) = open();
+    let auth = "t.example,2026";
+    let r = s
+        .upsert(vec![tagged("a", 100, &["湖南", "经济"], "甲"), tagged("b", 200, &["湖南"], "乙")], 1000, auth)
+        .unwrap();
+    assert_eq!(r.touched.tags, set(&["湖南", "经济"]));
+    assert_eq!(r.touched.authors, set(&["甲", "乙"]));
+    assert_eq!(tag(&s, "湖南"), ["b", "a"]);
+    assert_eq!(tag(&s, "经济"), ["a"]);
+    assert_eq!(by(&s, "甲"), ["a"]);
+    // An update that drops a tag and changes the author: the old ones lose it, both are touched.
+    let r = s.upsert(vec![tagged("a", 100, &["湖南"], "丙")], 2000, auth).unwrap();
+    assert_eq!(r.touched.tags, set(&["湖南", "经济"]));
+    assert_eq!(r.touched.authors, set(&["甲", "丙"]));
+    assert!(tag(&s, "经济").is_empty(), "a tag removed from an article leaves its index");
+    assert!(by(&s, "甲").is_empty());
+    assert_eq!(by(&s, "丙"), ["a"]);
+    assert_eq!(tag(&s, "湖南"), ["b", "a"]);
+    // A new publication time moves the entry (no stale one left behind).
+    s.upsert(vec![tagged("a", 300, &["湖南"], "丙")], 3000, auth).unwrap();
+    assert_eq!(tag(&s, "湖南"), ["a", "b"]);
+    assert_eq!(s.count_prefix("t/"), 2);
+    // Unchanged: nothing touched.
+    let r = s.upsert(vec![tagged("a", 300, &["湖南"], "丙")], 4000, auth).unwrap();
+    assert!(r.touched.is_empty());
+    // A delete removes every entry and reports its names.
+    let touched = s.delete("a", 5000).unwrap().unwrap();
+    assert_eq!((touched.tags, touched.authors), (set(&["湖南"]), set(&["丙"])));
+    assert_eq!(tag(&s, "湖南"), ["b"]);
+    assert!(by(&s, "丙").is_empty());
+    assert!(s.verify().unwrap().is_empty());
+}
+
+#[test]
+fn names_are_indexed_in_their_canonical_form_once() {
+    let (_d, s) = open();
+    s.upsert(vec![tagged("a", 100, &["cafe\u{301}", "caf\u{e9}", " big  data ", &"长".repeat(81)], "乙 ")], 1000, "t")
+        .unwrap();
+    assert_eq!(tag(&s, "caf\u{e9}"), ["a"]);
+    assert_eq!(tag(&s, "big data"), ["a"]);
+    assert_eq!(by(&s, "乙"), ["a"]);
+    assert_eq!(s.count_prefix("t/"), 2, "one entry per canonical name; a name over the bound has none");
+    assert!(s.verify().unwrap().is_empty());
+}
+
+#[test]
+fn scheduled_articles_touch_their_names_when_released() {
+    let (_d, s) = open();
+    s.release_due(50).unwrap();
+    let r = s.upsert(vec![tagged("a", 200, &["t"], "甲")], 100, "t").unwrap();
+    assert!(r.touched.is_empty(), "a future article changes no feed yet");
+    assert!(s.newest(Scope::Tag("t"), 10, 100).unwrap().is_empty());
+    let released = s.release_due(250).unwrap();
+    assert_eq!((released.tags, released.authors), (set(&["t"]), set(&["甲"])));
+    assert_eq!(ids(&s.newest(Scope::Tag("t"), 10, 250).unwrap()), ["a"]);
+}
+
+#[test]
+fn restore_rebuilds_the_name_indexes_and_check_store_finds_their_faults() {
+    let (_d, s) = open();
+    s.upsert(vec![tagged("a", 100, &["湖南", "经济"], "甲"), tagged("b", 200, &["湖南"], "乙")], 1000, "t").unwrap();
+    s.delete("b", 2000).unwrap();
+    let mut records = Vec::new();
+    s.export(|r| {
+        records.push(r.clone());
+        Ok(())
+    })
+    .unwrap();
+    let (_d2, t) = open();
+    t.restore(&records).unwrap();
+    assert_eq!(tag(&t, "湖南"), ["a"]);
+    assert_eq!(by(&t, "甲"), ["a"]);
+    assert!(by(&t, "乙").is_empty());
+    assert_eq!(t.count_prefix("t/") + t.count_prefix("u/"), s.count_prefix("t/") + s.count_prefix("u/"));
+    assert!(t.verify().unwrap().is_empty());
+    // A missing entry, an entry of a name the article lost, an entry without an article.
+    let suffix = index_suffix(100, "a");
+    t.engine
+        .apply({
+            let mut b = engine::Batch::default();
+            b.remove(with_suffix(keys::name_prefix(keys::Facet::Tag, "经济"), &suffix));
+            b.insert(with_suffix(keys::name_prefix(keys::Facet::Author, "丁"), &suffix), []);
+            b.insert(with_suffix(keys::name_prefix(keys::Facet::Tag, "x"), &index_suffix(5, "gone")), []);
+            b
+        })
+        .unwrap();
+    let problems = t.verify().unwrap().join("\n");
+    assert!(problems.contains("its index entry for tag \"经济\" is missing"), "{problems}");
+    assert!(problems.contains("author index entry for \"a\" under \"丁\""), "{problems}");
+    assert!(problems.contains("tag index entry for \"gone\" has no article"), "{problems}");
+}
+
+#[test]
+fn a_schema_3_store_gets_its_tag_and_author_indexes_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let s = Store::open(&path, 8 << 20).unwrap();
+        let many: Vec<Article> = (0..25).map(|i| tagged(&format!("n{i}"), 100 + i, &["湖南"], "甲")).collect();
+        s.upsert(many, 1000, "t").unwrap();
+        s.upsert(vec![tagged("a", 50, &["经济"], "乙")], 1000, "t").unwrap();
+        // What schema 3 had: no tag or author keys.
+        let mut b = engine::Batch::default();
+        for prefix in ["t/", "u/"] {
+            for item in s.engine.scan_prefix(prefix.as_bytes()) {
+                b.remove(item.unwrap().0);
+            }
+        }
+        s.engine.apply(b).unwrap();
+        s.engine.insert(SCHEMA_KEY, b"3").unwrap();
+        s.flush().unwrap();
+        assert!(!s.verify().unwrap().is_empty(), "check-store sees the missing entries");
+    }
+    let s = Store::open(&path, 8 << 20).unwrap();
+    assert_eq!(s.engine.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), b"4");
+    assert!(s.verify().unwrap().is_empty());
+    assert_eq!(tag(&s, "经济"), ["a"]);
+    assert_eq!(s.newest(Scope::Tag("湖南"), 50, 1000).unwrap().len(), 25);
+    assert_eq!(by(&s, "乙"), ["a"]);
+    assert_eq!(s.count_prefix("u/"), 26);
 }

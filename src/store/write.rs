@@ -10,9 +10,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::engine::Batch;
 use super::keys::{
     article_key, decode_instant, encode, encode_article, guid_key, index_keys, legacy_spelling, meta_key, mint_guid,
-    time_key, with_suffix, RELEASED_KEY, TIME_LEN,
+    name_keys, time_key, with_suffix, Facet, RELEASED_KEY, TIME_LEN,
 };
-use super::{FeedMeta, Scope, Store, StoreError, WriteReport, Written};
+use super::{FeedMeta, Scope, Store, StoreError, Touched, WriteReport, Written};
 use crate::config::SITE_SLUG as ALL;
 use crate::model::{Article, StoredArticle, WriteStatus};
 
@@ -209,8 +209,8 @@ impl Store {
     }
 
     /// Deletes the article with this id (its GUID stays as a tombstone). Not flushed.
-    /// Returns the touched categories, or `None` if there was no such article.
-    pub fn delete(&self, id: &str, now: i64) -> Result<Option<BTreeSet<String>>, StoreError> {
+    /// Returns the touched feeds, or `None` if there was no such article.
+    pub fn delete(&self, id: &str, now: i64) -> Result<Option<Touched>, StoreError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut plan = Plan::new(self, now, "");
         if !plan.delete(id)? {
@@ -223,8 +223,8 @@ impl Store {
 
     /// Releases scheduled articles that fell due since the last release (or since the
     /// store was last open): each of their feeds' change time becomes the due time.
-    /// Returns the touched categories. The first call on a store only records `now`.
-    pub fn release_due(&self, now: i64) -> Result<BTreeSet<String>, StoreError> {
+    /// Returns the touched feeds. The first call on a store only records `now`.
+    pub fn release_due(&self, now: i64) -> Result<Touched, StoreError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let released = match self.engine.get(RELEASED_KEY)? {
             Some(v) => decode_instant(&v, "meta/released")?,
@@ -246,6 +246,7 @@ impl Store {
             for id in due {
                 if let Some(a) = self.get(&id)? {
                     plan.touch(&a.article.categories, a.article.published)?;
+                    plan.touch_names(&a);
                 }
             }
         }
@@ -268,6 +269,9 @@ struct Plan<'s> {
     metas: HashMap<String, FeedMeta>,
     /// Categories this plan adds index entries to.
     indexed: BTreeSet<String>,
+    /// Tags and authors whose feeds this plan changes (visible articles entering, leaving
+    /// or changing in them).
+    names: Touched,
     /// Stored state read ahead on all cores ([`Plan::prefetch`]): article, tombstone.
     prefetched: HashMap<String, (Option<StoredArticle>, Option<String>)>,
     /// Records encoded before the writer lock, for ids whose last version in this plan
@@ -288,6 +292,7 @@ impl<'s> Plan<'s> {
             guids: HashMap::new(),
             metas: HashMap::new(),
             indexed: BTreeSet::new(),
+            names: Touched::default(),
             prefetched: HashMap::new(),
             encoded: HashMap::new(),
             count_delta: 0,
@@ -418,16 +423,27 @@ impl<'s> Plan<'s> {
         Ok(true)
     }
 
+    /// Writes the index entries of `a`: its categories', tags' and authors'. An upsert
+    /// first removes the old version's entries ([`Plan::unindex`]); an entry both versions
+    /// have is removed, then inserted again within the one batch, which keeps the last
+    /// operation on a key, so a tag the new version dropped leaves its index and one it
+    /// kept stays.
     fn index(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
         for (slug, key) in index_keys(a) {
             self.batch.insert(key, []);
             self.indexed.insert(slug.clone());
+        }
+        for (_, _, key) in name_keys(a) {
+            self.batch.insert(key, []);
         }
         self.touch_if_visible(a)
     }
 
     fn unindex(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
         for (_, key) in index_keys(a) {
+            self.batch.remove(key);
+        }
+        for (_, _, key) in name_keys(a) {
             self.batch.remove(key);
         }
         self.touch_if_visible(a)
@@ -438,13 +454,21 @@ impl<'s> Plan<'s> {
     fn touch_if_visible(&mut self, a: &StoredArticle) -> Result<(), StoreError> {
         if a.is_published_at(self.now) {
             self.touch(&a.article.categories, self.now)?;
+            self.touch_names(a);
         }
         Ok(())
     }
 
-    /// The categories whose feeds this plan changes.
-    fn touched(&self) -> BTreeSet<String> {
-        self.metas.keys().filter(|k| k.as_str() != ALL).cloned().collect()
+    /// Notes the tag and author feeds `a` is in as changed. They keep no change time of
+    /// their own: their validators follow the site feed's, which every such change moves.
+    fn touch_names(&mut self, a: &StoredArticle) {
+        self.names.tags.extend(Facet::Tag.names(a));
+        self.names.authors.extend(Facet::Author.names(a));
+    }
+
+    /// The feeds this plan changes.
+    fn touched(&self) -> Touched {
+        Touched { categories: self.metas.keys().filter(|k| k.as_str() != ALL).cloned().collect(), ..self.names.clone() }
     }
 
     /// Moves the change time of these categories' feeds and the site feed to `at`

@@ -6,6 +6,7 @@ mod connections;
 mod content;
 mod editions;
 mod feeds;
+mod names;
 mod operations;
 mod polling;
 mod proxy;

@@ -10,7 +10,13 @@
 //! at rising times, records at random ids), `bulk` (every key of the whole load sorted
 //! first, then written in that order: the best case for sled), `bucket` (records plus
 //! one or two per-day index buckets per article, read, extended and rewritten: a
-//! time-bucketed index). Prints articles/s and the time in `apply_batch` per 1,000.
+//! time-bucketed index), `names` (schema 3 plus tag and author index keys, sihai's schema
+//! 4: 0 to 4 tags and one author per article, each a `t/{name}\0{time}{id}` key) and
+//! `namedays` (schema 3 plus one `(name, day)` bucket per tag and author, read, extended
+//! and rewritten: the alternative with fewer keys when names repeat). `VOCAB=N` draws
+//! names from N (skewed: small numbers are common, as popular tags are); without it every
+//! name is new, as in `gen_corpus`'s random tags. Prints articles/s, the time in
+//! `apply_batch` per 1,000 and the bytes on disk after the final flush.
 //! `KEEP=1` keeps the store in the temp dir; `OPEN=DIR` instead opens a kept store with a
 //! 16 MiB cache and prints the RSS after opening and after scanning its index keys (sled's
 //! in-memory state per key). Numbers are in BENCHMARKS.md.
@@ -76,6 +82,51 @@ fn main() {
             }
         }
     }
+    let vocab: Option<u64> = std::env::var("VOCAB").ok().and_then(|v| v.parse().ok());
+    let name = move |random: &mut dyn FnMut() -> u64| match vocab {
+        Some(v) => {
+            let r = random();
+            format!("n{}", r % ((r >> 32) % v + 1))
+        }
+        None => format!("u{}", random()),
+    };
+    if mode == "names" || mode == "namedays" {
+        for b in 0..batches {
+            let mut batch = sled::Batch::default();
+            let mut buckets: std::collections::HashMap<Vec<u8>, Vec<u8>> = Default::default();
+            for i in 0..1000u64 {
+                let n = b as u64 * 1000 + i;
+                let time = random() % 200_000_000;
+                batch.insert(format!("a/s1-{n:09}").as_bytes(), value.clone());
+                batch.insert(format!("c/cat{}\0{time:012}s1-{n:09}", random() % 15).as_bytes(), &[]);
+                let names: Vec<String> = (0..(random() % 5) + 1).map(|_| name(&mut random)).collect();
+                for nm in names {
+                    if mode == "names" {
+                        batch.insert(format!("t/{nm}\0{time:012}s1-{n:09}").as_bytes(), &[]);
+                        continue;
+                    }
+                    let key = format!("t/{nm}\0{:05}", time / 86_400).into_bytes();
+                    let bucket = match buckets.get_mut(&key) {
+                        Some(v) => v,
+                        None => {
+                            let old = db.get(&key).expect("get").map(|v| v.to_vec()).unwrap_or_default();
+                            buckets.entry(key.clone()).or_insert(old)
+                        }
+                    };
+                    bucket.extend_from_slice(format!("{time:012}s1-{n:09}").as_bytes());
+                }
+            }
+            for (k, v) in buckets {
+                batch.insert(k, v);
+            }
+            let t = Instant::now();
+            db.apply_batch(batch).expect("apply");
+            in_apply += t.elapsed();
+            if b % 20 == 19 {
+                db.flush().expect("flush");
+            }
+        }
+    }
     if mode == "bucket" {
         for b in 0..batches {
             let mut batch = sled::Batch::default();
@@ -108,7 +159,7 @@ fn main() {
             }
         }
     }
-    for b in 0..if mode == "bulk" || mode == "bucket" { 0 } else { batches } {
+    for b in 0..if ["bulk", "bucket", "names", "namedays"].contains(&mode) { 0 } else { batches } {
         let mut batch = sled::Batch::default();
         for i in 0..1000u64 {
             let n = b as u64 * 1000 + i;
@@ -131,10 +182,12 @@ fn main() {
     db.flush().expect("flush");
     let n = batches * 1000;
     let secs = start.elapsed().as_secs_f64();
+    let disk = db.size_on_disk().unwrap_or(0);
     println!(
-        "{val} B records, {mode:<7} {n} articles in {secs:.2} s = {:.0}/s; apply_batch {:.1} ms per 1,000",
+        "{val} B records, {mode:<7} {n} articles in {secs:.2} s = {:.0}/s; apply_batch {:.1} ms per 1,000; {:.1} MiB on disk",
         n as f64 / secs,
-        in_apply.as_secs_f64() * 1000.0 / batches as f64
+        in_apply.as_secs_f64() * 1000.0 / batches as f64,
+        disk as f64 / 1048576.0
     );
     drop(db);
     if std::env::var("KEEP").is_err() {
