@@ -490,3 +490,32 @@ fn a_schema_3_store_gets_its_tag_and_author_indexes_when_opened() {
     assert_eq!(by(&s, "乙"), ["a"]);
     assert_eq!(s.count_prefix("u/"), 26);
 }
+
+#[test]
+fn readership_days_are_kept_read_by_range_and_folded_into_months() {
+    use crate::readers::tally::VariantDay;
+    use crate::readers::FeedDay;
+    let (_d, s) = open();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2025, 1, d).unwrap();
+    let record = |requests: u64, readers: u64, feedly: u64| {
+        let mut r = FeedDay { readers, ..FeedDay::default() };
+        r.variants.insert("rss".into(), VariantDay { requests, readers, ..VariantDay::default() });
+        r.aggregators.entry("Feedly".into()).or_default().insert("rss/".into(), feedly);
+        r
+    };
+    s.put_readership(day(1), &[("hunan".into(), record(10, 3, 40)), ("all".into(), record(5, 1, 0))]).unwrap();
+    s.put_readership(day(2), &[("hunan".into(), record(20, 7, 52))]).unwrap();
+    s.put_readership(day(3), &[("hunan".into(), record(1, 1, 50))]).unwrap();
+    let h = s.readership(day(1), day(2)).unwrap();
+    assert_eq!(h.len(), 2, "day 3 is outside the range");
+    assert_eq!(h[&day(1)].len(), 2);
+    assert_eq!(h[&day(2)]["hunan"].subscribers(), 59);
+    // Days before the 3rd become January's record: sums of requests, highest counts.
+    assert_eq!(s.fold_readership_before(day(3)).unwrap(), 3);
+    assert!(s.readership(day(1), day(2)).unwrap().is_empty(), "folded days are gone");
+    assert_eq!(s.readership(day(3), day(3)).unwrap()[&day(3)]["hunan"].requests(), 1, "later days stay");
+    let month = s.engine.get(b"r/m/2025-01/hunan").unwrap().expect("the month's record");
+    let month: FeedDay = serde_json::from_slice(&month).unwrap();
+    assert_eq!((month.requests(), month.readers, month.aggregator_subscribers()), (30, 7, 52));
+    assert_eq!(s.fold_readership_before(day(3)).unwrap(), 0, "nothing left to fold");
+}
