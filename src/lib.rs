@@ -12,9 +12,10 @@
 //! Around them: [`daemon`] assembles the server from a config, a listener and a shutdown
 //! future; [`cli`] holds the commands; [`auth`] the ingest tokens; [`websub`] the hub
 //! notifications; [`encoding`] gzip, br and `Accept-Encoding`. Leaves any stage may use:
-//! [`metrics`] (the Prometheus registry), [`model`] (plain data), [`text`] (XML-legal characters, escaping, excerpts), [`time`]
-//! (site time and date forms), [`parallel`] (per-article work on all cores).
-//! [`readers`]: readership, no I/O (aggregators' UA counts, distinct readers, SVG charts).
+//! [`metrics`] (the Prometheus registry), [`model`] (plain data), [`text`] (XML-legal
+//! characters, escaping, excerpts), [`time`] (site time and date forms), [`parallel`]
+//! (per-article work on all cores), [`readers`] (readership, no I/O: aggregators' UA
+//! counts, today's tally, distinct readers, reports, SVG charts).
 
 pub mod auth;
 pub mod cli;
