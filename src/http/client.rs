@@ -1,5 +1,6 @@
-//! Which address is the client's: the socket's peer, or, when the peer is one of
-//! `[server] trusted_proxies`, the address that proxy (and any trusted one before it)
+//! Who the client is: the bearer token it sends ([`bearer`]), and which address is its
+//! own: the socket's peer, or, when the peer is one of `[server] trusted_proxies`, the
+//! address that proxy (and any trusted one before it)
 //! says it received the request from, in `Forwarded` (RFC 7239 `for=`) or
 //! `X-Forwarded-For`.
 //!
@@ -139,6 +140,15 @@ fn node(text: &str) -> Option<IpAddr> {
         .or_else(|_| text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or("").parse::<IpAddr>())
         .ok()?;
     Some(addr.to_canonical())
+}
+
+/// The bearer token a request carries (`Authorization: Bearer TOKEN`), if any: what the
+/// client says it is, beside the address it comes from.
+pub fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
+    let value = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]

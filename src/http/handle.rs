@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, RETRY_AFTER};
+use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::response::{self, Body};
@@ -109,7 +109,7 @@ fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route)
     if let Some(throttled) = guard.blocked(client, now) {
         return refuse(too_many_requests(throttled, state), "too many failed tokens from this address");
     }
-    let Some(token) = bearer(req).and_then(|t| state.credentials.load().ingest.identify(t)) else {
+    let Some(token) = client::bearer(req.headers()).and_then(|t| state.credentials.load().ingest.identify(t)) else {
         return match guard.failed(client, now) {
             Ok(()) => refuse(response::unauthorized(), "no valid token"),
             Err(throttled) => refuse(too_many_requests(throttled, state), "no valid token, over the limit of failures"),
@@ -128,14 +128,6 @@ fn gate(req: &Request<Incoming>, state: &State, peer: SocketAddr, route: &Route)
         }
     }
     Ok(token)
-}
-
-/// The bearer token a request carries, if any.
-pub(super) fn bearer(req: &Request<Incoming>) -> Option<&str> {
-    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// An API route as the log names it (the path's pattern: an id is client-chosen text).

@@ -18,7 +18,6 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 
-use super::handle::bearer;
 use super::response::{self, Body};
 use super::{client, State};
 use crate::metrics::FeedLabel;
@@ -74,7 +73,7 @@ fn allowed(req: &Request<Incoming>, state: &State, peer: SocketAddr) -> Result<(
         return Ok(());
     }
     let credentials = state.credentials.load();
-    let presented = bearer(req);
+    let presented = client::bearer(req.headers());
     if let (Some(token), Some(accepted)) = (presented, &credentials.metrics) {
         if accepted.accepts(token) {
             return Ok(());

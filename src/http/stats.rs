@@ -16,7 +16,6 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
-use super::handle::bearer;
 use super::response::{self, Body};
 use super::route::{param, Route};
 use super::{client, State};
@@ -94,7 +93,7 @@ fn allowed(req: &Request<Incoming>, state: &State, peer: SocketAddr) -> Result<(
         return Ok(());
     }
     let credentials = state.credentials.load();
-    let accepted = bearer(req).is_some_and(|t| match &credentials.stats {
+    let accepted = client::bearer(req.headers()).is_some_and(|t| match &credentials.stats {
         Some(stats) => stats.accepts(t),
         None => credentials.ingest.accepts(t),
     });
