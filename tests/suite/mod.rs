@@ -1,4 +1,5 @@
 mod api;
+mod atom_schema;
 mod browser;
 mod budgets;
 mod cli;
