@@ -48,16 +48,21 @@ fn fetch(config: &Config, server: Option<String>, token_file: Option<&Path>, day
 
 /// The table as text, one feed a line, aligned.
 fn table(v: &Value, days: u64) -> String {
-    let mut rows = vec![vec![
+    // A --days of 7 or 30 is a column already there.
+    let extra = days != 7 && days != 30;
+    let mut header = vec![
         "feed".to_string(),
         "subscribers".into(),
         "aggregators".into(),
         "direct".into(),
         "7d".into(),
         "30d".into(),
-        format!("{days}d"),
-        "top aggregators".into(),
-    ]];
+    ];
+    if extra {
+        header.push(format!("{days}d"));
+    }
+    header.push("top aggregators".into());
+    let mut rows = vec![header];
     let change =
         |c: &Value| c.as_i64().map_or("-".to_string(), |n| if n > 0 { format!("+{n}") } else { n.to_string() });
     for f in v["feeds"].as_array().into_iter().flatten() {
@@ -81,16 +86,19 @@ fn table(v: &Value, days: u64) -> String {
             .flatten()
             .map(|p| format!("{} {}", p[0].as_str().unwrap_or("?"), p[1].as_u64().unwrap_or(0)))
             .collect();
-        rows.push(vec![
+        let mut row = vec![
             s["feed"].as_str().unwrap_or("?").to_string(),
             s["subscribers"].to_string(),
             s["aggregator_subscribers"].to_string(),
             s["direct_readers"].to_string(),
             change(&s["change_7_days"]),
             change(&s["change_30_days"]),
-            over_days,
-            top.join(", "),
-        ]);
+        ];
+        if extra {
+            row.push(over_days);
+        }
+        row.push(top.join(", "));
+        rows.push(row);
     }
     let widths: Vec<usize> =
         (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();

@@ -168,8 +168,10 @@ impl Tally {
             Parse::NoCount
         };
         let mut today = self.lock();
+        // A client that reports no count (a reader, or an aggregator the table does not
+        // know yet) is counted as one direct reader; a known aggregator's count replaces it.
         let hash = match parsed {
-            Parse::NoCount if read => Some(today.key.client_hash(hit.client, hit.user_agent)),
+            Parse::NoCount | Parse::Unknown { .. } if read => Some(today.key.client_hash(hit.client, hit.user_agent)),
             _ => None,
         };
         let at_cap = today.feeds.len() >= MAX_FEEDS_PER_DAY;
@@ -273,6 +275,7 @@ mod tests {
         let ua = "NewAggregator/2 (12 subscribers)";
         assert!(t.record(hit("all", "rss", 200, "127.0.0.1", ua)).is_some());
         assert!(t.record(hit("all", "rss", 200, "127.0.0.1", "NewAggregator/2 (13 subscribers)")).is_none());
+        assert_eq!(t.snapshot().1[0].1.readers, 2, "an unknown aggregator counts as a direct reader meanwhile");
         assert!(t.roll_over(day).is_none(), "same day: nothing to finish");
         let (old, records) = t.roll_over(day.succ_opt().unwrap()).unwrap();
         assert_eq!(old, day);
