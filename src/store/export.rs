@@ -48,6 +48,14 @@ pub enum ExportRecord {
         /// Its GUID.
         guid: String,
     },
+    /// A readership record: a feed's day (`d/{YYYY-MM-DD}/{feed}`) or month
+    /// (`m/{YYYY-MM}/{feed}`), so a restore keeps the publisher's statistics.
+    Readership {
+        /// Which record (its key below the readership prefix).
+        key: String,
+        /// The record, as JSON text.
+        value: String,
+    },
 }
 
 impl Store {
@@ -84,6 +92,11 @@ impl Store {
             emit(&ExportRecord::Tombstone { id, guid: String::from_utf8_lossy(&guid).into_owned() }).map_err(io)?;
             count += 1;
         }
+        for item in self.engine.scan_prefix(super::readership::PREFIX.as_bytes()) {
+            let (k, v) = item?;
+            let key = String::from_utf8_lossy(&k[super::readership::PREFIX.len()..]).into_owned();
+            emit(&ExportRecord::Readership { key, value: String::from_utf8_lossy(&v).into_owned() }).map_err(io)?;
+        }
         Ok(count)
     }
 
@@ -106,6 +119,10 @@ impl Store {
                 ExportRecord::Feed { slug, meta } => batch.insert(meta_key(slug), encode(meta)),
                 ExportRecord::Released { at } => batch.insert(RELEASED_KEY, at.to_be_bytes()),
                 ExportRecord::Tombstone { id, guid } => batch.insert(guid_key(id), guid.as_bytes()),
+                ExportRecord::Readership { key, value } => {
+                    super::readership::check_record(key, value)?;
+                    batch.insert(format!("{}{key}", super::readership::PREFIX), value.as_bytes());
+                }
                 ExportRecord::Article(a) => {
                     articles += 1;
                     batch.insert(article_key(&a.article.id), encode_article(a));

@@ -10,8 +10,26 @@ use super::{Store, StoreError};
 use crate::readers::report::History;
 use crate::readers::FeedDay;
 
+/// The prefix of every readership key (exports carry the rest of the key).
+pub(super) const PREFIX: &str = "r/";
 const DAYS: &str = "r/d/";
 const MONTHS: &str = "r/m/";
+
+/// Refuses a restored readership record that is not a day or month key of a feed with a
+/// readable record (nothing is written outside the readership records).
+pub(super) fn check_record(key: &str, value: &str) -> Result<(), StoreError> {
+    let shape_ok = match key.split_once('/') {
+        Some(("d", rest)) => split_day_key(format!("{DAYS}{rest}").as_bytes()).is_some(),
+        Some(("m", rest)) => rest.split_once('/').is_some_and(|(month, feed)| {
+            !feed.is_empty() && NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok()
+        }),
+        _ => false,
+    };
+    if !shape_ok {
+        return Err(StoreError::Corrupt(format!("readership record {key:?}: not d/YYYY-MM-DD/FEED or m/YYYY-MM/FEED")));
+    }
+    decode(key.as_bytes(), value.as_bytes()).map(|_| ())
+}
 
 fn day_key(day: NaiveDate, feed: &str) -> String {
     format!("{DAYS}{}/{feed}", day.format("%Y-%m-%d"))

@@ -519,3 +519,32 @@ fn readership_days_are_kept_read_by_range_and_folded_into_months() {
     assert_eq!((month.requests(), month.readers, month.aggregator_subscribers()), (30, 7, 52));
     assert_eq!(s.fold_readership_before(day(3)).unwrap(), 0, "nothing left to fold");
 }
+
+#[test]
+fn readership_records_go_through_an_export_and_a_restore() {
+    use crate::readers::FeedDay;
+    let (_d, s) = open();
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
+    let mut record = FeedDay { readers: 9, ..FeedDay::default() };
+    record.aggregators.entry("Feedly".into()).or_default().insert("rss/".into(), 40);
+    s.put_readership(day, &[("hunan".into(), record)]).unwrap();
+    s.fold_readership_before(chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()).unwrap();
+    let mut records = Vec::new();
+    s.export(|r| {
+        records.push(r.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert!(records.iter().any(|r| matches!(r, ExportRecord::Readership { key, .. } if key == "d/2025-03-04/hunan")));
+    let (_d2, restored) = open();
+    restored.restore(&records).unwrap();
+    let back = restored.readership(day, day).unwrap();
+    assert_eq!(back[&day]["hunan"].subscribers(), 49);
+    // A record outside the readership keys, or unreadable, is refused whole.
+    let (_d3, other) = open();
+    for (key, value) in [("x/../a/1", "{}"), ("d/2025-13-01/hunan", "{}"), ("d/2025-03-04/hunan", "not json")] {
+        let bad = vec![ExportRecord::Readership { key: key.into(), value: value.into() }];
+        assert!(other.restore(&bad).is_err(), "{key}");
+    }
+    assert!(other.readership(day, day).unwrap().is_empty(), "nothing written");
+}
