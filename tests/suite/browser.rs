@@ -61,6 +61,17 @@ fn png_size(path: &Path) -> (u32, u32) {
     (be(16), be(20))
 }
 
+/// Loads `base` + `path` at phone width into the screenshot `shot`, checking that no
+/// console message was logged and that the picture is a page.
+fn screenshot(chromium: &Path, base: &str, path: &str, shot: &Path, profile: &Path) {
+    let _ = std::fs::remove_file(shot);
+    let console = load(chromium, &format!("{base}{path}"), shot, profile);
+    assert!(console.is_empty(), "{path}: console messages {console:?}");
+    assert_eq!(png_size(shot), (WIDTH, HEIGHT), "{path}: phone-width screenshot");
+    assert!(std::fs::metadata(shot).unwrap().len() > 10_000, "{path}: the screenshot shows a page");
+    eprintln!("screenshot of {path}: {}", shot.display());
+}
+
 #[test]
 fn pages_load_in_chromium_at_phone_width_without_console_messages() {
     let Some(chromium) = chromium() else {
@@ -82,13 +93,7 @@ fn pages_load_in_chromium_at_phone_width_without_console_messages() {
     assert!(seen.iter().any(|l| l.contains("control")), "console messages are detected: {seen:?}");
 
     for (name, path) in [("home", "/"), ("category-hunan", "/c/hunan")] {
-        let shot = shots.join(format!("{name}.png"));
-        let _ = std::fs::remove_file(&shot);
-        let console = load(&chromium, &format!("{}{path}", d.base), &shot, profile.path());
-        assert!(console.is_empty(), "{path}: console messages {console:?}");
-        assert_eq!(png_size(&shot), (WIDTH, HEIGHT), "{path}: phone-width screenshot");
-        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{path}: the screenshot shows a page");
-        eprintln!("screenshot of {path}: {}", shot.display());
+        screenshot(&chromium, &d.base, path, &shots.join(format!("{name}.png")), profile.path());
     }
 }
 
@@ -124,12 +129,6 @@ fn stats_pages_load_in_chromium_at_phone_width_with_their_chart() {
             assert!(page.contains("<svg") && page.contains("role=\"img\""), "the chart is inline SVG");
             assert!(!page.contains("<script"), "no JavaScript");
         }
-        let shot = shots.join(format!("{name}.png"));
-        let _ = std::fs::remove_file(&shot);
-        let console = load(&chromium, &format!("{}{path}", d.base), &shot, profile.path());
-        assert!(console.is_empty(), "{path}: console messages {console:?}");
-        assert_eq!(png_size(&shot), (WIDTH, HEIGHT), "{path}: phone-width screenshot");
-        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{path}: the screenshot shows a page");
-        eprintln!("screenshot of {path}: {}", shot.display());
+        screenshot(&chromium, &d.base, path, &shots.join(format!("{name}.png")), profile.path());
     }
 }

@@ -455,3 +455,19 @@ pub fn request_from(from: &str, to: &str, method: &str, path: &str, headers: &[(
     let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     Answer { status, head: head.to_string(), body: body.to_string() }
 }
+
+/// Stops a server this test started (nginx) with SIGQUIT, its graceful stop, and kills it
+/// if it is still running after 5 s.
+pub fn stop_gracefully(child: &mut Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-QUIT", &pid]).status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
