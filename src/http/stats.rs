@@ -32,17 +32,20 @@ pub async fn serve(req: &Request<Incoming>, route: Route, state: Arc<State>, pee
     if let Err(refused) = allowed(req, &state, peer) {
         return *refused;
     }
-    let days = match &route {
+    // The days a page or the JSON shows; at least the table's 31 are read (it compares with
+    // 30 days ago).
+    let shown = match &route {
         Route::StatsFeed(_) => CHART_DAYS,
         Route::ApiStatsFeeds => match param(req.uri().query(), "days").map(|d| d.parse::<u64>()) {
             None => DEFAULT_DAYS,
-            Some(Ok(n)) if (1..=400).contains(&n) => n.max(DEFAULT_DAYS),
+            Some(Ok(n)) if (1..=400).contains(&n) => n,
             Some(_) => {
                 return response::json_error(StatusCode::BAD_REQUEST, "days must be a number from 1 to 400", &[])
             }
         },
         _ => DEFAULT_DAYS,
     };
+    let days = shown.max(DEFAULT_DAYS);
     let s = state.clone();
     let history = match tokio::task::spawn_blocking(move || s.publisher.readership_history(days)).await {
         Ok(Ok(h)) => h,
@@ -67,19 +70,18 @@ pub async fn serve(req: &Request<Incoming>, route: Route, state: Arc<State>, pee
             response::html(page)
         }
         _ => {
-            let requested = param(req.uri().query(), "days").and_then(|d| d.parse::<u64>().ok()).unwrap_or(days);
             let rows = report::table(&history, today);
             let feeds: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|row| {
-                    let series: Vec<serde_json::Value> = report::series(&history, &row.feed, today, requested)
+                    let series: Vec<serde_json::Value> = report::series(&history, &row.feed, today, shown)
                         .into_iter()
                         .map(|(d, n)| json!({"day": d.to_string(), "subscribers": n}))
                         .collect();
                     json!({"summary": row, "series": series})
                 })
                 .collect();
-            response::json(StatusCode::OK, &json!({"today": today.to_string(), "days": requested, "feeds": feeds}))
+            response::json(StatusCode::OK, &json!({"today": today.to_string(), "days": shown, "feeds": feeds}))
         }
     };
     answer.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
