@@ -229,16 +229,21 @@ fn api(path: &str) -> Result<Route, Refusal> {
     }
 }
 
-/// `/feeds/{rest}`: a current feed (`{slug}.{ext}`) or an archive
-/// (`{slug}/archive/{YYYY-MM-DD}.{ext}`), with the filter its query asks for.
-fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<(Key, Option<FilterSpec>), Refusal> {
+/// `{name}.{ext}` or `{name}/archive/{day}.{ext}`: the feed's name, format and archive day.
+fn feed_path(rest: &str) -> Result<(&str, Format, Option<NaiveDate>), Refusal> {
     let (name, ext) = rest.rsplit_once('.').ok_or(Refusal::NotFound)?;
     let format = Format::from_extension(ext).ok_or(Refusal::NotFound)?;
     // Split on a char (a current feed's path, the hot one, has no '/' left here).
-    let (slug, archive) = match name.split_once('/') {
-        None => (name, None),
-        Some((slug, rest)) => (slug, Some(archive_day(rest)?)),
-    };
+    match name.split_once('/') {
+        None => Ok((name, format, None)),
+        Some((name, rest)) => Ok((name, format, Some(archive_day(rest)?))),
+    }
+}
+
+/// `/feeds/{rest}`: a current feed (`{slug}.{ext}`) or an archive
+/// (`{slug}/archive/{YYYY-MM-DD}.{ext}`), with the filter its query asks for.
+fn feed(rest: &str, query: Option<&str>, view: &View) -> Result<(Key, Option<FilterSpec>), Refusal> {
+    let (slug, format, archive) = feed_path(rest)?;
     let target = view.target(slug).ok_or(Refusal::NotFound)?;
     let limit = if archive.is_some() { None } else { limit(query, view.max_items(target))? };
     let spec = FilterSpec::from_params(params(query)).map_err(Refusal::BadFilter)?;
@@ -277,12 +282,7 @@ fn redirect(url: String, query: Option<&str>) -> Route {
 /// `author/` (the slugs `tag` and `author` are reserved for this).
 fn named_feed(rest: &str, query: Option<&str>, view: &View) -> Result<Option<Route>, Refusal> {
     let Some((kind, named)) = named(rest) else { return Ok(None) };
-    let (name, ext) = named.rsplit_once('.').ok_or(Refusal::NotFound)?;
-    let format = Format::from_extension(ext).ok_or(Refusal::NotFound)?;
-    let (raw, archive) = match name.split_once('/') {
-        None => (name, None),
-        Some((raw, rest)) => (raw, Some(archive_day(rest)?)),
-    };
+    let (raw, format, archive) = feed_path(named)?;
     let (target, canonical) = name_target(kind, raw)?;
     if raw != canonical {
         let slug = urls::name_slug(kind, target_name(&target));
